@@ -1,0 +1,1 @@
+"""What every Samhandling service needs and none owns: config, logs, database, broker, tokens, web."""
