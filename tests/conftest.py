@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from tests.servers import sms_gateway, smtp_server  # noqa: F401  (fixtures)
+from tests.support import auth, event_tap, make_auth  # noqa: F401  (fixtures)
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")

@@ -1,0 +1,1 @@
+"""Auth's HTTP handlers: sessions (login to logout) and users."""
