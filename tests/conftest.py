@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -28,7 +30,13 @@ def pg_url(database: str) -> str:
 
 @pytest.fixture
 def test_id() -> str:
-    return "t" + uuid.uuid4().hex[:12]
+    """`t` + creation time (8 hex digits) + 4 random hex digits, so leftovers can be aged."""
+    return f"t{int(time.time()):08x}{uuid.uuid4().hex[:4]}"
+
+
+def is_stale(name: str, max_age_seconds: int = 3600) -> bool:
+    """A test object left behind by a run that died: older than any run lasts."""
+    return bool(TEST_NAME.match(name)) and time.time() - int(name[1:9], 16) > max_age_seconds
 
 
 @pytest.fixture
@@ -77,10 +85,9 @@ def queue_names() -> set[str]:
 
     names = {f"{service}.dead" for service in SERVICES}
     for service in SERVICES:
-        try:
+        # A service that does not exist yet, or consumes nothing, has no queues to delete.
+        with contextlib.suppress(ImportError, AttributeError):
             names.update(importlib.import_module(f"services.{service}.events").QUEUES)
-        except (ImportError, AttributeError):
-            pass  # a service that does not exist yet, or consumes nothing
     return names
 
 
@@ -108,20 +115,22 @@ def _rabbitmq_names(command: str) -> list[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_leftovers_from_earlier_runs() -> None:
-    """A killed run can leave test databases behind; clear them before starting."""
+    """A killed run can leave test databases and queues behind; clear the stale ones.
+    (Only stale ones: another test run may be going on against the same servers.)"""
 
     async def clean() -> None:
         conn = await asyncpg.connect(PG_ADMIN_URL)
         try:
             rows = await conn.fetch("select datname from pg_database where datname ~ '^t[0-9a-f]{12}_'")
             for row in rows:
-                await conn.execute(f'drop database if exists "{row["datname"]}" with (force)')
+                if is_stale(row["datname"]):
+                    await conn.execute(f'drop database if exists "{row["datname"]}" with (force)')
         finally:
             await conn.close()
 
     async def clean_broker() -> None:
         leftovers = {n for n in await asyncio.to_thread(_rabbitmq_names, "list_queues")
-                     if TEST_NAME.match(n)}
+                     if is_stale(n)}
         if leftovers:
             await delete_broker_objects("", leftovers)
 

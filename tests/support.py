@@ -14,8 +14,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from services.auth import accounts
 from services.auth.app import create_app as create_auth_app
-from services.auth.appkeys import PASSWORDS
+from services.auth.appkeys import KEYRING, PASSWORDS
 from services.auth.config import Settings as AuthSettings
+from services.auth.keys import KeyRing
 from services.auth.schemas import NewUser
 from services.common.web import BROKER, DB
 
@@ -65,6 +66,13 @@ class AuthHarness:
         self.app = app
         self.client = client
         self.tap = tap
+
+    def keyring(self) -> KeyRing:
+        return self.app[KEYRING]
+
+    def app_keyring_kid(self) -> str:
+        assert self.keyring().signing is not None
+        return self.keyring().signing.kid
 
     @property
     def url(self) -> str:

@@ -88,6 +88,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Client libraries log frames and payloads at debug level; keep them to warnings.
+    quiet_client_libraries()
+
+
+def quiet_client_libraries() -> None:
+    """Client libraries log whole frames (event payloads, one-time codes among them) at debug
+    level; keep them to warnings whatever LOG_LEVEL says."""
     for noisy in ("aio_pika", "aiormq", "asyncio", "aiohttp.access", "aiosmtplib", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
