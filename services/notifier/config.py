@@ -1,0 +1,114 @@
+"""The notifier's settings: the common ones plus mail, SMS gateway, dev outbox and retry timing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import web
+
+from services.common.config import CommonSettings, env_float, env_int, env_str
+from services.notifier.domain import RetryPolicy
+
+SMTP_SECURITY_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+DEFAULT_MAIL_FROM = "Samhandling <no-reply@samhandling.local>"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password: str | None = None
+
+    def __repr__(self) -> str:  # keeps the password out of any repr that reaches a log or a traceback
+        return f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r})"
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    url: str
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"SmsSettings(url={self.url!r})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    common: CommonSettings
+    smtp: SmtpSettings | None  # None: e-mails go to the dev outbox
+    sms: SmsSettings | None  # None: SMS go to the dev outbox
+    mail_from: str
+    smtp_timeout: float
+    sms_timeout: float
+    dev_outbox_dir: Path
+    retry: RetryPolicy
+    timezone: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            common=CommonSettings.from_env("notifier", env),
+            smtp=smtp_from_env(env),
+            sms=sms_from_env(env),
+            mail_from=env_str(env, "MAIL_FROM", DEFAULT_MAIL_FROM),
+            smtp_timeout=positive(env, "SMTP_TIMEOUT_SECONDS", 10.0),
+            sms_timeout=positive(env, "SMS_TIMEOUT_SECONDS", 10.0),
+            dev_outbox_dir=Path(env_str(env, "DEV_OUTBOX_DIR", "var/outbox")),
+            retry=RetryPolicy(
+                initial=positive(env, "DELIVERY_RETRY_INITIAL_SECONDS", 0.2),
+                maximum=positive(env, "DELIVERY_RETRY_MAX_SECONDS", 5.0),
+            ),
+            timezone=timezone_from_env(env),
+        )
+
+
+def smtp_from_env(env: Mapping[str, str]) -> SmtpSettings | None:
+    host = env_str(env, "SMTP_HOST", "")
+    if not host:
+        return None
+    security = env_str(env, "SMTP_SECURITY", "none").lower()
+    if security not in SMTP_SECURITY_PORTS:
+        raise ValueError(f"SMTP_SECURITY must be one of none, starttls, tls, not {security!r}")
+    return SmtpSettings(
+        host=host,
+        port=env_int(env, "SMTP_PORT", SMTP_SECURITY_PORTS[security]),
+        security=security,
+        username=env_str(env, "SMTP_USERNAME", "") or None,
+        password=env.get("SMTP_PASSWORD") or None,
+    )
+
+
+def sms_from_env(env: Mapping[str, str]) -> SmsSettings | None:
+    url = env_str(env, "SMS_GATEWAY_URL", "")
+    if not url:
+        return None
+    return SmsSettings(url=url, token=env_str(env, "SMS_GATEWAY_TOKEN", "") or None)
+
+
+def positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env_float(env, name, default)
+    if value <= 0:
+        raise ValueError(f"{name} must be more than 0, not {value}")
+    return value
+
+
+def timezone_from_env(env: Mapping[str, str]) -> str:
+    """The zone the expiry time in a message is written in; checked now rather than at first send."""
+    name = env_str(env, "NOTIFIER_TIMEZONE", "Europe/Oslo")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"NOTIFIER_TIMEZONE {name!r} is not a known time zone (is tzdata installed?)"
+        ) from None
+    return name
+
+
+SETTINGS = web.AppKey("notifier_settings", Settings)
