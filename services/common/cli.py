@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
 
 from services.common import db
+from services.common.broker import Broker
 from services.common.config import CommonSettings
+from services.common.consumer import Subscription, declare_queues
 from services.common.logging import configure_logging
 from services.common.web import run
 
@@ -29,14 +31,26 @@ def serve(common: CommonSettings, app: web.Application) -> None:
 
 
 def migrate(common: CommonSettings, service_dir: Path,
-            declare: Callable[[], Awaitable[None]] | None = None) -> None:
-    """Apply migrations (and declare the service's queues) for deployments that run them as a job."""
+            subscriptions: Sequence[Subscription] = ()) -> None:
+    """Apply migrations and declare the service's queues, for deployments that run them as a job.
+    Run before any service serves, so no event is published before its consumers' queues exist."""
     configure_logging(common.service, common.log_level)
 
     async def main() -> None:
         applied = await db.apply_migrations(common.database_url, service_dir)
-        if declare is not None:
-            await declare()
+        if subscriptions:
+            await declare_service_queues(common, subscriptions)
         print(f"{common.service}: {len(applied)} migration(s) applied")
 
     asyncio.run(main())
+
+
+async def declare_service_queues(common: CommonSettings, subscriptions: Sequence[Subscription],
+                                 broker_timeout: float = 30.0) -> None:
+    broker = Broker(common.amqp_url, common.amqp_exchange, common.amqp_queue_prefix)
+    broker.start()
+    try:
+        await broker.wait_connected(broker_timeout)
+        await declare_queues(broker, common.service, subscriptions)
+    finally:
+        await broker.close()

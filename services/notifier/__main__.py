@@ -1,29 +1,26 @@
-"""python -m services.notifier [serve|migrate]."""
+"""python -m services.notifier [serve|migrate]"""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import sys
 
-from services.common.logging import configure_logging
-from services.common.web import run
-from services.notifier.app import create_app, migrate
+from aiohttp import web
+
+from services.common import cli
+from services.notifier import events
+from services.notifier.app import SERVICE_DIR, create_app
 from services.notifier.config import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.notifier",
-                                     description="Samhandling notifier: one-time codes and alerts.")
-    parser.add_argument("command", nargs="?", choices=("serve", "migrate"), default="serve",
-                        help="serve (default), or apply migrations and declare queues, then exit")
+    parser, _ = cli.base_parser("notifier")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    configure_logging("notifier", settings.common.log_level)
     if args.command == "migrate":
-        asyncio.run(migrate(settings))
+        # Only the queue names and bindings matter here; the handlers are never called.
+        cli.migrate(settings.common, SERVICE_DIR, events.subscriptions(web.Application()))
     else:
-        run(create_app(settings), settings.common)
+        cli.serve(settings.common, create_app(settings))
     return 0
 
 

@@ -9,9 +9,6 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from services.common import db
-from services.common.broker import Broker
-from services.common.consumer import declare_queues
 from services.common.web import DB, METRICS, SHUTTING_DOWN, base_app, broker_context, database_context
 from services.notifier import delivery, events, openapi, routes
 from services.notifier.config import SETTINGS, Settings
@@ -50,17 +47,3 @@ def delivery_context(settings: Settings) -> Callable[[web.Application], AsyncIte
             yield
 
     return context
-
-
-async def migrate(settings: Settings, broker_timeout: float = 30.0) -> None:
-    """Apply the migrations and declare the queues (and their bindings), for deployment jobs."""
-    await db.apply_migrations(settings.common.database_url, SERVICE_DIR)
-    common = settings.common
-    broker = Broker(common.amqp_url, common.amqp_exchange, common.amqp_queue_prefix)
-    broker.start()
-    try:
-        await broker.wait_connected(broker_timeout)
-        # Only the names and bindings matter here; the handlers are never called.
-        await declare_queues(broker, common.service, events.subscriptions(web.Application()))
-    finally:
-        await broker.close()

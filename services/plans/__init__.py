@@ -1,0 +1,1 @@
+"""The plans service: plans, participants, goals, activities, comments, calendar, assessments."""

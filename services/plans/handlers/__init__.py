@@ -1,0 +1,1 @@
+"""HTTP handlers of the plans service, one module per area."""
