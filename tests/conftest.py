@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import aio_pika
 import asyncpg
 import pytest
 
+from services.common.logging import JsonFormatter, quiet_client_libraries
 from tests.servers import sms_gateway, smtp_server  # noqa: F401  (fixtures)
-from tests.support import auth, event_tap, make_auth  # noqa: F401  (fixtures)
+from tests.support import SECRETS_SEEN, auth, event_tap, make_auth  # noqa: F401  (fixtures)
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -136,3 +138,31 @@ def _clean_leftovers_from_earlier_runs() -> None:
 
     asyncio.run(clean())
     asyncio.run(clean_broker())
+
+
+class _EveryLogLine(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.formatter_ = JsonFormatter("test")
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.formatter_.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_password_or_token_in_any_log_line() -> Iterator[None]:
+    """Every record of the run at debug level, as the services' own logging formats it, is
+    searched at the end for every password and token the tests used."""
+    quiet_client_libraries()
+    handler = _EveryLogLine()
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(previous_level)
+    everything = "\n".join(handler.lines)
+    leaked = sorted(secret[:6] + "…" for secret in SECRETS_SEEN if secret in everything)
+    assert not leaked, f"secrets found in log lines: {leaked}"

@@ -35,7 +35,7 @@ async def ensure_database(url: str) -> None:
             try:
                 await conn.execute(f'create database "{name}"')
                 log.info("database created", extra={"database": name})
-            except asyncpg.DuplicateDatabaseError:
+            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
                 pass  # another replica created it between our check and our create
     finally:
         await conn.close()
