@@ -1,0 +1,24 @@
+"""python -m services.plans [serve | migrate]"""
+
+from __future__ import annotations
+
+import sys
+
+from services.common import cli
+from services.plans.app import SERVICE_DIR, create_app, declare
+from services.plans.config import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, _ = cli.base_parser("plans")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.command in (None, "serve"):
+        cli.serve(settings.common, create_app(settings))
+    elif args.command == "migrate":
+        cli.migrate(settings.common, SERVICE_DIR, lambda: declare(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
