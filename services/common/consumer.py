@@ -95,6 +95,7 @@ class Consumer:
         self._queue: AbstractQueue | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._lag_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         assert self.broker.connection is not None
@@ -103,9 +104,25 @@ class Consumer:
         await channel.set_qos(prefetch_count=self.sub.prefetch)
         self._queue = await channel.get_queue(self.broker.queue_name(self.sub.name), ensure=False)
         self._tag = await self._queue.consume(self._on_message)
+        self._lag_task = asyncio.create_task(self._watch_lag())
+
+    async def _watch_lag(self, interval: float = 15.0) -> None:
+        """Messages waiting in the queue, for the consumer-lag metric (and autoscaling on it)."""
+        name = self.broker.queue_name(self.sub.name)
+        gauge = self.metrics.consumer_lag(queue=self.sub.name)
+        while True:
+            try:
+                assert self._channel is not None
+                declared = await self._channel.declare_queue(name, passive=True)
+                gauge.set(declared.declaration_result.message_count or 0)
+            except (aio_pika.exceptions.AMQPError, RuntimeError, OSError, AssertionError):
+                pass  # the robust connection is reconnecting; the next round will tell
+            await asyncio.sleep(interval)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking messages, let those in hand finish, then close: unacked ones are requeued."""
+        if self._lag_task is not None:
+            self._lag_task.cancel()
         if self._queue is not None and self._tag is not None:
             with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError, OSError):
                 await self._queue.cancel(self._tag)
