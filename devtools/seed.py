@@ -48,6 +48,7 @@ async def create_user(user: DemoUser, env: dict[str, str]) -> None:
         raise SystemExit(f"could not create demo user {user.username}: {err.decode()}")
 
 
-async def seed(env: dict[str, str]) -> None:
+async def seed(env: dict[str, str], base_url: str) -> None:
+    """Demo users (idempotent); later issues add a plan and messages through the API at base_url."""
     for user in DEMO_USERS:
         await create_user(user, env)

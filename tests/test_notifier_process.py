@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,17 +12,11 @@ import aio_pika
 import aiohttp
 import asyncpg
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT, ServiceProcess
 
 
 def process_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return {**os.environ, **env, "DEV_OUTBOX_DIR": str(tmp_path / "outbox"), "LOG_LEVEL": "INFO"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def test_migrate_creates_the_tables_and_declares_the_queues(
@@ -54,38 +46,12 @@ async def test_migrate_creates_the_tables_and_declares_the_queues(
 
 async def test_serve_answers_and_stops_cleanly_on_sigterm(
         service_env: Callable[..., dict[str, str]], tmp_path: Path) -> None:
-    port = free_port()
-    env = service_env("notifier", NOTIFIER_PORT=str(port))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.notifier", cwd=ROOT, env=process_env(env, tmp_path),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    notifier = ServiceProcess("notifier", process_env(service_env("notifier"), tmp_path))
     try:
-        async with aiohttp.ClientSession() as session:
-            status = await wait_for_ready(session, f"http://127.0.0.1:{port}")
-            assert status == 200
-            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                assert response.status == 200
-        process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 20)
-        assert process.returncode == 0, stderr.decode()[-2000:]
-        assert b'"service": "notifier"' in stderr
+        await notifier.start()
+        async with aiohttp.ClientSession() as session, session.get(f"{notifier.url}/healthz") as response:
+            assert response.status == 200
+        assert await notifier.stop() == 0, notifier.stderr.decode()[-2000:]
+        assert b'"service": "notifier"' in notifier.stderr
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-async def wait_for_ready(session: aiohttp.ClientSession, base: str, timeout: float = 30.0) -> int:
-    """Poll /readyz until it answers 200 (database and broker up), or give up and return the last status."""
-    status = 0
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        try:
-            async with session.get(f"{base}/readyz") as response:
-                status = response.status
-                if status == 200:
-                    return status
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.1)
-    return status
+        await notifier.kill()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sys
 
+from aiohttp import web
+
 from services.common import cli
-from services.plans.app import SERVICE_DIR, create_app, declare
+from services.plans import events
+from services.plans.app import SERVICE_DIR, create_app
 from services.plans.config import Settings
 
 
@@ -16,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "serve"):
         cli.serve(settings.common, create_app(settings))
     elif args.command == "migrate":
-        cli.migrate(settings.common, SERVICE_DIR, lambda: declare(settings))
+        # Only the queue names and bindings matter here; the handlers are never called.
+        cli.migrate(settings.common, SERVICE_DIR, events.subscriptions(web.Application()))
     return 0
 
 

@@ -6,8 +6,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.common.broker import Broker
-from services.common.consumer import declare_queues
 from services.common.web import base_app, broker_context, database_context, jwks_context
 from services.plans import events, routes
 from services.plans.config import SETTINGS, Settings
@@ -25,16 +23,3 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(broker_context(events.subscriptions(app)))
     routes.add_routes(app)
     return app
-
-
-async def declare(settings: Settings, timeout: float = 30.0) -> None:
-    """Declare plans' queues and their bindings, for deployments that migrate as a job."""
-    common = settings.common
-    broker = Broker(common.amqp_url, common.amqp_exchange, common.amqp_queue_prefix)
-    broker.start()
-    try:
-        await broker.wait_connected(timeout)
-        # Only the names and bindings matter here; the handlers are never called.
-        await declare_queues(broker, common.service, events.subscriptions(web.Application()))
-    finally:
-        await broker.close()
