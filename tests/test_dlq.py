@@ -74,3 +74,41 @@ async def test_a_poison_event_is_dead_lettered_listed_and_replayed(service_env) 
     finally:
         await consumer.stop(1)
         await broker.close()
+
+
+async def test_an_event_that_keeps_failing_is_dead_lettered_after_the_limit(service_env) -> None:
+    env = service_env("notifier")
+    broker = Broker(env["AMQP_URL"], env["AMQP_EXCHANGE"], env["AMQP_QUEUE_PREFIX"])
+    broker.start()
+    await broker.wait_connected(10)
+    tries: dict[str, int] = {}
+    handled: list[str] = []
+
+    async def handler(event: Event) -> None:
+        tries[event.id] = tries.get(event.id, 0) + 1
+        if event.data.get("poison"):
+            raise RuntimeError("a bug that no retry mends")
+        handled.append(event.id)
+
+    sub = Subscription("notifier.otp", {"otp.requested": handler}, delivery_limit=3,
+                       retry_delay=0.05)
+    await declare_queues(broker, "notifier", [sub])
+    consumer = Consumer(broker, "notifier", sub, Metrics("test"))
+    await consumer.start()
+    try:
+        poison = new_event("otp.requested", {"poison": True})
+        await broker.publish(poison)
+        healthy = [new_event("otp.requested", {"n": n}) for n in range(3)]
+        for event in healthy:
+            await broker.publish(event)
+        for _ in range(100):
+            _, out, _ = await dlq(env, "list")
+            if out.strip():
+                break
+            await asyncio.sleep(0.1)
+        assert json.loads(out)["event_id"] == poison.id
+        assert 3 <= tries[poison.id] <= 4  # the first delivery and up to the limit of redeliveries
+        assert sorted(handled) == sorted(e.id for e in healthy)  # the consumer went on
+    finally:
+        await consumer.stop(1)
+        await broker.close()

@@ -85,3 +85,55 @@ async def test_two_relays_never_publish_the_same_row_twice(service_env, event_ta
         for broker in brokers:
             await broker.close()
         await pool.close()
+
+
+class CrashingRelay(OutboxRelay):
+    """Dies once after the broker confirmed a batch but before the rows were removed."""
+
+    crashed = False
+
+    async def _forget(self, conn: asyncpg.Connection, sent: list[int]) -> None:
+        if not self.crashed:
+            self.crashed = True
+            raise ConnectionResetError("relay died between the confirm and the delete")
+        await super()._forget(conn, sent)
+
+
+async def test_a_relay_crash_after_the_confirm_sends_again_and_consumers_ignore_it(
+    service_env, event_tap: EventTap
+) -> None:
+    from services.common.consumer import Consumer, Subscription, claim_event, declare_queues
+
+    url, pool, env = await outbox_pool(service_env)
+    broker = Broker(env["AMQP_URL"], env["AMQP_EXCHANGE"], env["AMQP_QUEUE_PREFIX"])
+    broker.start()
+    await broker.wait_connected(10)
+    effects: list[str] = []
+
+    async def handler(event) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            if await claim_event(conn, event):
+                effects.append(event.id)
+
+    sub = Subscription("notifier.users", {"test.happened": handler})
+    await declare_queues(broker, "notifier", [sub])
+    consumer = Consumer(broker, "notifier", sub, Metrics("test"))
+    await consumer.start()
+    relay = CrashingRelay(pool, url, broker, Metrics("test"), poll_interval=0.1)
+    relay.start()
+    try:
+        written = await write_events(pool, 5)
+        arrived = await event_tap.wait_for("test.happened", count=10, timeout=20)
+        assert [e["id"] for e in arrived].count(next(iter(written))) == 2  # published twice
+        for _ in range(100):
+            if len(effects) == 5:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        assert sorted(effects) == sorted(written)  # handled once each
+        assert await pool.fetchval("select count(*) from outbox") == 0
+    finally:
+        await consumer.stop(1)
+        await relay.stop()
+        await broker.close()
+        await pool.close()

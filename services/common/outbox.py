@@ -106,11 +106,16 @@ class OutboxRelay:
             )
             sent = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
             if sent:
-                await conn.execute("delete from outbox where id = any($1::bigint[])", sent)
+                await self._forget(conn, sent)
         if len(sent) < len(rows):
             # The broker is down or refused some: those rows stay; back off before trying again.
             await asyncio.sleep(min(self.poll_interval, 1.0))
         return len(sent)
+
+    async def _forget(self, conn: asyncpg.Connection, sent: list[int]) -> None:
+        """Remove confirmed rows. A crash before this commits sends them again: consumers
+        ignore event ids they have already processed, so that is harmless."""
+        await conn.execute("delete from outbox where id = any($1::bigint[])", sent)
 
     async def _publish(self, payload: dict[str, Any]) -> None:
         event = Event(payload["id"], payload["type"], payload["occurred_at"], payload["data"])
