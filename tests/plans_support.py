@@ -122,10 +122,22 @@ class Plans:
             await connection.close()
 
     async def snapshot(self, tables: tuple[str, ...] = TABLES) -> str:
-        rows = {}
+        """Every row of `tables`. The outbox is compared by how many rows it has ever had (its
+        sequence), after the relay has drained it, since the relay deletes rows at its own pace."""
+
+        async def drained() -> bool:
+            return await self.pool.fetchval("select count(*) from outbox") == 0
+
+        await poll(drained, 10, "the outbox to drain")
+        rows: dict[str, Any] = {}
         async with self.pool.acquire() as conn:
             for table in tables:
-                rows[table] = [dict(r) for r in await conn.fetch(f"select * from {table} order by 1")]
+                if table == "outbox":
+                    rows[table] = dict(await conn.fetchrow(
+                        "select last_value, is_called from outbox_id_seq"))
+                else:
+                    rows[table] = [dict(r) for r in
+                                   await conn.fetch(f"select * from {table} order by 1")]
         return json.dumps(rows, default=str, sort_keys=True)
 
 

@@ -117,6 +117,8 @@ create table calendar_events (
 );
 -- GET /v1/plans/{id}/events (by start, within a range) and the home page's upcoming events.
 create index calendar_events_plan_starts_idx on calendar_events (plan_id, starts_at, id);
+-- Events not yet ended (the home page) or ending after a range's start, without scanning the past.
+create index calendar_events_plan_ends_idx on calendar_events (plan_id, ends_at);
 
 -- Kartlegging: written assessments of the person's situation and needs.
 create table assessments (
