@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from services.common.events import iso
-from services.plans import schemas
+from services.plans import demo, schemas
 from tests.plans_support import Plans, build_scene, plans_fixture  # noqa: F401  (fixture)
 from tests.support import EventTap
 
@@ -261,3 +261,20 @@ async def test_openapi_documents_every_route(plans: Plans) -> None:
     assert "plan.participant_added" in document["info"]["description"]
     for status in ("/healthz", "/readyz"):
         assert (await plans.call(None, "GET", status))[0] == 200
+
+
+async def test_demo_plan_is_seeded_once(plans: Plans) -> None:
+    tokens = {who: plans.headers[who]["Authorization"].removeprefix("Bearer ")
+              for who in plans.headers}
+    admin = tokens.pop("admin")
+    base_url = str(plans.client.make_url(""))
+    plan = await demo.seed_demo_plan(base_url, admin, tokens, plans.ids)
+    assert plan is not None
+    assert await demo.seed_demo_plan(base_url, admin, tokens, plans.ids) is None
+    home = await plans.ok("kari", "GET", f"/v1/plans/{plan}")
+    assert home["title"] == "Kari sin plan" and len(home["upcoming_events"]) == 3
+    goals = (await plans.ok("per", "GET", f"/v1/plans/{plan}/goals"))["items"]
+    assert [len(g["activities"]) for g in goals] == [2, 2]
+    assert goals[0]["status"] == "in_progress"
+    assert len((await plans.ok("ola", "GET", f"/v1/plans/{plan}/assessments"))["items"]) == 1
+    assert len((await plans.ok("ola", "GET", "/v1/plans"))["items"]) == 1
