@@ -89,6 +89,7 @@ async def test_bad_bodies_get_problems_and_change_nothing(plans: Plans) -> None:
         path = fill(template, values)
         for data, status in [(b"{not json", 400), (b"", 400), (b"\xff\xfe", 400), (b"[1, 2]", 422),
                              (b"null", 422), (b'"text"', 422),
+                             (b"[" * 30_000 + b"]" * 30_000, 400), (b'{"a":' * 10_000, 400),
                              (b'{"x": "' + b"a" * 70_000 + b'"}', 413)]:
             await problem(plans, who, method, path, status, data)
         body = await problem(plans, who, method, path, 422, json.dumps(wrong).encode())

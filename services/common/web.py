@@ -163,7 +163,8 @@ async def read_json(request: web.Request, model: type[T]) -> T:
         raise Problem(400, "The request needs a JSON body.")
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    # RecursionError: JSON nested thousands deep fits in the body limit but not on the stack.
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise Problem(400, "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise Problem(422, "The request body must be a JSON object.",
