@@ -98,6 +98,4 @@ async def test_every_route_lets_those_who_may(plans: Plans) -> None:
         for who in callers:
             status, answer = await plans.call(who, method, path, body)
             assert status in (200, 201, 204), (who, method, path, answer)
-            if method == "POST" and template.endswith("/participants"):
-                break  # eva is in now; adding her again is a conflict
     assert (await plans.call("per", "GET", fill(P, values)))[0] == 404
