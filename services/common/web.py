@@ -44,6 +44,14 @@ OPENAPI = web.AppKey("openapi", dict)
 SHUTTING_DOWN = web.AppKey("shutting_down", asyncio.Event)
 CONSUMERS = web.AppKey("consumers", list)
 
+# The database (or another dependency) is down or restarting: a 503 to retry, not a bug.
+DEPENDENCY_DOWN = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
 CORS_METHODS = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
@@ -97,6 +105,10 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
                                 headers=_allowed_headers(exc))
     except asyncio.CancelledError:
         raise
+    except DEPENDENCY_DOWN as exc:
+        log.warning("dependency unavailable", extra={"error": type(exc).__name__})
+        return problem_response(503, "A service we depend on is briefly unavailable. Try again.",
+                                headers={"Retry-After": "2"})
     except Exception:
         log.exception("unhandled error")
         return problem_response(500, "Something went wrong on our side.")
