@@ -73,7 +73,10 @@ class KeyRing:
         self._task: asyncio.Task[None] | None = None
 
     async def load(self) -> None:
-        rows = await storage.fetch_published_keys(self.pool, self.token_ttl_seconds)
+        # A replica that has not reloaded yet may sign with a retired key for up to
+        # refresh_seconds more; its tokens then live token_ttl_seconds (plus clock slack).
+        rows = await storage.fetch_published_keys(
+            self.pool, self.token_ttl_seconds + self.refresh_seconds + 60)
         jwks = [row["public_jwk"] for row in rows]
         self.public = {jwk["kid"]: key for jwk in jwks if (key := public_key_from_jwk(jwk))}
         self.jwks = {"keys": jwks}

@@ -209,14 +209,14 @@ async def retire_signing_keys(conn: Conn) -> None:
     await conn.execute("update signing_keys set retired_at = now() where retired_at is null")
 
 
-async def fetch_published_keys(conn: Conn, token_ttl_seconds: int) -> list[asyncpg.Record]:
+async def fetch_published_keys(conn: Conn, published_after_retirement: int) -> list[asyncpg.Record]:
     """Keys in use and keys retired so recently that tokens they signed may still be valid;
     newest first."""
     return await conn.fetch(
         "select kid, private_key, public_jwk, retired_at from signing_keys"
         " where retired_at is null or retired_at > now() - make_interval(secs => $1)"
         " order by created_at desc",
-        float(token_ttl_seconds + 60),
+        float(published_after_retirement),
     )
 
 
