@@ -74,6 +74,8 @@ async def main(argv: list[str] | None = None) -> None:
     # before the queues of the services that consume it exist.
     for name in services:
         await run_module([f"services.{name}", "migrate"], env)
+    # Users made in an earlier run, before some service existed, reach its projection too.
+    await run_module(["services.auth", "republish-users"], {**env, "LOG_LEVEL": "WARNING"})
     processes = await start_replicas(services, max(1, args.replicas), env)
     gateway = await serve_gateway(processes)
     try:
@@ -109,6 +111,7 @@ def print_banner(processes: list[ServiceProcess]) -> None:
         "",
         f"Demo users (password for all: {seed.DEMO_PASSWORD}):",
         *[f"  {u.username:<8} {u.description}" for u in seed.DEMO_USERS],
+        f"  Kari's plan ({seed.demo_plan.DEMO_TITLE}) has goals, activities, comments and events.",
         "",
         "One-time codes and alerts land as files in var/outbox/;",
         "  newest first: .venv/bin/python -m devtools.outbox",

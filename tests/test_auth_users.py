@@ -119,3 +119,13 @@ async def test_create_user_command_reads_the_password_from_stdin(service_env) ->
     code, _, err = await run("a long admin password")
     assert code == 1 and "taken" in err
     assert user_id
+
+
+async def test_republish_users_backfills_a_new_projection(auth: AuthHarness) -> None:
+    from services.auth import accounts
+
+    ids = {await auth.create_user("kari"), await auth.create_user("ola")}
+    async with auth.app[DB].acquire() as conn, conn.transaction():
+        assert await accounts.republish_users(conn) == 2
+    events = await auth.tap.wait_for("user.updated", count=2)
+    assert {e["data"]["user_id"] for e in events} == ids

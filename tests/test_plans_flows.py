@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from devtools import demo_plan as demo
 from services.common.events import iso
-from services.plans import demo, schemas
+from services.plans import schemas
 from tests.plans_support import Plans, build_scene, plans_fixture  # noqa: F401  (fixture)
 from tests.support import EventTap
 

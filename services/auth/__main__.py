@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--locale", choices=["nb", "nn", "en"], default="nb")
     create.add_argument("--admin", action="store_true")
     commands.add_parser("rotate-keys", help="retire the signing key and start signing with a new one")
+    commands.add_parser("republish-users", help="emit user.updated for every user (a backfill for a "
+                        "service whose user projection is new or was rebuilt)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command in (None, "serve"):
@@ -39,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "rotate-keys":
         configure_logging("auth", settings.common.log_level)
         print(asyncio.run(rotate_keys(settings)))
+    elif args.command == "republish-users":
+        configure_logging("auth", settings.common.log_level)
+        print(f"{asyncio.run(republish_users(settings))} user(s) republished")
     return 0
 
 
@@ -78,6 +83,17 @@ async def insert_user(settings: Settings, new_user: NewUser) -> str | None:
     finally:
         await pool.close()
     return None if user is None else str(user["id"])
+
+
+async def republish_users(settings: Settings) -> int:
+    """Through the outbox like any change; the running auth relays them."""
+    await db.apply_migrations(settings.common.database_url, SERVICE_DIR)
+    pool = await db.create_pool(settings.common.database_url, 1, 1)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            return await accounts.republish_users(conn)
+    finally:
+        await pool.close()
 
 
 async def rotate_keys(settings: Settings) -> str:

@@ -29,6 +29,14 @@ async def create_user(conn: asyncpg.Connection, new_user: NewUser, password_hash
     return user
 
 
+async def republish_users(conn: asyncpg.Connection) -> int:
+    """A user.updated event for every user, in the caller's transaction; how many."""
+    users = await storage.fetch_all_users(conn)
+    for user in users:
+        await add_event(conn, "user.updated", domain.user_event_data(user))
+    return len(users)
+
+
 async def issue_tokens(conn: asyncpg.Connection, settings: Settings, keyring: KeyRing,
                        user_id: uuid.UUID, session_id: uuid.UUID, roles: list[str]
                        ) -> dict[str, Any]:

@@ -46,6 +46,10 @@ async def fetch_user(conn: Conn, user_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(f"select {USER_COLUMNS} from users where id = $1", user_id)
 
 
+async def fetch_all_users(conn: Conn) -> list[asyncpg.Record]:
+    return await conn.fetch(f"select {USER_COLUMNS} from users order by created_at")
+
+
 async def fetch_user_in_session(conn: Conn, user_id: uuid.UUID, session_id: uuid.UUID
                                 ) -> asyncpg.Record | None:
     """The user, only while the token's session is still open (logout ends it at once here)."""
