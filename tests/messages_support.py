@@ -212,6 +212,14 @@ class Notifier:
             "select * from deliveries where kind = 'alert' and user_id = $1 order by created_at",
             uuid.UUID(user_id))
 
+    async def finished_alert(self, user_id: str) -> asyncpg.Record:
+        """The user's one alert delivery, once it is finished (the server may have the message a
+        moment before the notifier has recorded that)."""
+        delivery_id = await wait_for_value(
+            self.pool, "select id from deliveries where kind = 'alert' and user_id = $1"
+            " and status <> 'pending'", uuid.UUID(user_id))
+        return await self.pool.fetchrow("select * from deliveries where id = $1", delivery_id)
+
     async def attempts(self, delivery_id: uuid.UUID) -> list[asyncpg.Record]:
         return await self.pool.fetch(
             "select * from delivery_attempts where delivery_id = $1 order by attempt", delivery_id)
@@ -286,3 +294,41 @@ async def make_plan(publisher: Publisher, messages: Messages, owner: str, coordi
         await publisher.participant_added(plan_id, user_id)
     await messages.wait_members(plan_id, list(dict.fromkeys([owner, coordinator, *participants])))
     return plan_id
+
+
+# --- a scene for alerts: both services, four people on four kinds of channel ----------------------
+
+ALERT_USERS: dict[str, dict[str, Any]] = {
+    "ola": {"display_name": "Ola Koordinator", "email": "ola@example.no"},  # e-mail, bokmål (default)
+    "kari": {"display_name": "Kari Nordmann", "phone": "+4791234567", "notify_channel": "sms",
+             "locale": "en"},
+    "per": {"display_name": "Per Hjelper", "email": "per@example.no", "locale": "nn"},
+    "siri": {"display_name": "Siri Stille", "email": "siri@example.no", "notify_channel": "none"},
+}
+
+
+@dataclass
+class AlertScene:
+    notifier: Notifier
+    messages: Messages
+    cast: Cast
+    plan_id: str
+
+
+async def make_alert_scene(auth: AuthHarness, publisher: Publisher, start_notifier: StartNotifier,
+                           start_messages: StartMessages, notifier_env: dict[str, str],
+                           messages_env: dict[str, str] | None = None) -> AlertScene:
+    """Both services running before the users are created (so both hear of them), a plan with all
+    four, and everyone logged in."""
+    notifier = await start_notifier(**notifier_env)
+    messages = await start_messages(**(messages_env or {}))
+    cast = await make_cast(auth, messages, ALERT_USERS)
+    await wait_for_value(notifier.pool, "select count(*) = $2 from contacts where user_id = any($1::uuid[])",
+                         [uuid.UUID(u) for u in cast.ids.values()], len(cast.ids))
+    plan_id = await make_plan(publisher, messages, cast["kari"], cast["ola"], (cast["per"], cast["siri"]))
+    return AlertScene(notifier, messages, cast, plan_id)
+
+
+def alerts_in(received: list[Any]) -> list[Any]:
+    """The alerts among what a server received (the rest are one-time codes from logging in)."""
+    return [r for r in received if PUBLIC_URL in r.text]

@@ -1,1 +1,1 @@
-"""The notifier: a contact projection of auth's users, and deliveries of one-time codes by e-mail or SMS."""
+"""The notifier: a contact projection of auth's users; one-time codes and message alerts by e-mail or SMS."""

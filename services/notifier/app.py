@@ -1,4 +1,4 @@
-"""create_app: the notifier's web app (operational routes), its database, senders and consumers."""
+"""create_app: the notifier's web app (operational routes), database, senders, consumers, alert worker."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aiohttp import web
 
 from services.common.web import DB, METRICS, SHUTTING_DOWN, base_app, broker_context, database_context
 from services.notifier import delivery, events, openapi, routes
+from services.notifier.alert_worker import ALERT_WORKER, AlertWorker
 from services.notifier.config import SETTINGS, Settings
 from services.notifier.metrics import NOTIFIER_METRICS, NotifierMetrics
 
@@ -25,6 +26,7 @@ def create_app(settings: Settings) -> web.Application:
     app[NOTIFIER_METRICS] = NotifierMetrics(app[METRICS].registry)
     app.cleanup_ctx.append(database_context(SERVICE_DIR))
     app.cleanup_ctx.append(delivery_context(settings))
+    app.cleanup_ctx.append(alert_worker_context(settings))
     # Last, so that on shutdown the consumers stop before the senders and the pool they use.
     app.cleanup_ctx.append(broker_context(events.subscriptions(app), relay=False))
     routes.setup_routes(app)
@@ -45,5 +47,22 @@ def delivery_context(settings: Settings) -> Callable[[web.Application], AsyncIte
                     if sender.transport == "dev_outbox" else {}
                 log.info("channel ready", extra={"channel": channel, "transport": sender.transport, **where})
             yield
+
+    return context
+
+
+def alert_worker_context(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The loop that sends due message alerts, with a deliverer of its own: alerts retry on a slower
+    schedule than codes, and never hold a code back."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        deliverer = delivery.Deliverer(app[DB], app[delivery.DELIVERER].senders, settings.alerts.retry,
+                                       app[NOTIFIER_METRICS], app[SHUTTING_DOWN])
+        worker = AlertWorker(app[DB], deliverer, settings.alerts, settings.common.public_url,
+                             app[NOTIFIER_METRICS])
+        app[ALERT_WORKER] = worker
+        worker.start()
+        yield
+        await worker.stop(settings.common.shutdown_grace_seconds)
 
     return context

@@ -1,10 +1,10 @@
-"""The notifier's settings: the common ones plus mail, SMS gateway, dev outbox and retry timing."""
+"""The notifier's settings: the common ones plus mail, SMS gateway, dev outbox, retry timing, alerts."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,6 +39,18 @@ class SmsSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """Message alerts: coalescing window, how long to keep trying, how often to look for due ones."""
+
+    window_seconds: float = 900.0
+    retry_horizon_seconds: float = 24 * 3600.0
+    poll_seconds: float = 1.0
+    # Slower than for codes: an alert can wait, and a long outage should not fill the delivery log.
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(initial=1.0, maximum=300.0))
+    concurrency: int = 16
+
+
+@dataclass(frozen=True)
 class Settings:
     common: CommonSettings
     smtp: SmtpSettings | None  # None: e-mails go to the dev outbox
@@ -49,6 +61,7 @@ class Settings:
     dev_outbox_dir: Path
     retry: RetryPolicy
     timezone: str
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,7 +79,23 @@ class Settings:
                 maximum=positive(env, "DELIVERY_RETRY_MAX_SECONDS", 5.0),
             ),
             timezone=timezone_from_env(env),
+            alerts=alerts_from_env(env),
         )
+
+
+def alerts_from_env(env: Mapping[str, str]) -> AlertSettings:
+    window = env_float(env, "ALERT_WINDOW_SECONDS", 900.0)
+    if window < 0:
+        raise ValueError(f"ALERT_WINDOW_SECONDS must be 0 or more, not {window}")
+    return AlertSettings(
+        window_seconds=window,
+        retry_horizon_seconds=positive(env, "ALERT_RETRY_HORIZON_SECONDS", 24 * 3600.0),
+        poll_seconds=positive(env, "ALERT_POLL_SECONDS", 1.0),
+        retry=RetryPolicy(
+            initial=positive(env, "ALERT_RETRY_INITIAL_SECONDS", 1.0),
+            maximum=positive(env, "ALERT_RETRY_MAX_SECONDS", 300.0),
+        ),
+    )
 
 
 def smtp_from_env(env: Mapping[str, str]) -> SmtpSettings | None:

@@ -1,4 +1,4 @@
-"""The notifier's rules, with no I/O: event payloads, message texts per locale, retry timing, failures."""
+"""The notifier's rules, with no I/O: event data, texts per locale, alert coalescing, retries, failures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -230,3 +230,96 @@ def classify_gateway_status(status: int) -> Failure | None:
 def lease_seconds(send_timeout: float, policy: RetryPolicy) -> float:
     """How long one holder may go quiet (an attempt and the pause after it) before another takes over."""
     return send_timeout + policy.maximum + 5.0
+
+
+# --- message alerts -------------------------------------------------------------------------------
+
+ALERT_SUBJECTS = {
+    "nb": "Ny melding i Samhandling",
+    "nn": "Ny melding i Samhandling",
+    "en": "New message in Samhandling",
+}
+# Only that a message is waiting and where to log in: never its subject, body, sender or plan,
+# which could tell a reader of the e-mail or SMS something about the person's health.
+ALERT_TEXTS = {
+    "nb": "Du har en ny melding i Samhandling. Logg inn for å lese den: {url}",
+    "nn": "Du har ei ny melding i Samhandling. Logg inn for å lese ho: {url}",
+    "en": "You have a new message in Samhandling. Log in to read it: {url}",
+}
+
+# What a new unread message does to the recipient's alert schedule.
+SCHEDULE = "scheduled"  # an alert is now due (at once, or when the window since the last one ends)
+# An alert is waiting and covers this message too; or one is being sent, and when it is done
+# another follows a window later if this message is still unread.
+COALESCE = "coalesced"
+
+
+@dataclass(frozen=True)
+class MessageCreated:
+    message_id: uuid.UUID
+    sender_id: uuid.UUID
+    recipient_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
+class MessageRead:
+    message_id: uuid.UUID
+    user_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class AlertSchedule:
+    alert_id: uuid.UUID | None
+    last_alert_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AlertDecision:
+    action: str
+    due_at: datetime | None = None
+
+
+def parse_message_created(data: Mapping[str, Any]) -> MessageCreated:
+    recipients = data.get("recipient_ids")
+    if not isinstance(recipients, list) or not recipients:
+        raise InvalidEvent("recipient_ids must be a non-empty list of UUIDs")
+    try:
+        recipient_ids = tuple(uuid.UUID(str(r)) for r in recipients)
+    except ValueError:
+        raise InvalidEvent("recipient_ids must be a non-empty list of UUIDs") from None
+    return MessageCreated(parse_uuid(data, "message_id"), parse_uuid(data, "sender_id"), recipient_ids)
+
+
+def parse_message_read(data: Mapping[str, Any]) -> MessageRead:
+    return MessageRead(parse_uuid(data, "message_id"), parse_uuid(data, "user_id"))
+
+
+def alert_destination(contact: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """Where a user's alerts go: their chosen channel with its address. None for channel `none`,
+    an unknown user, or a channel without an address (an alert is not worth guessing for)."""
+    if contact is None:
+        return None
+    channel = contact["notify_channel"]
+    address = contact["phone"] if channel == "sms" else contact["email"] if channel == "email" else None
+    return (channel, address) if address else None
+
+
+def alert_message(contact: Mapping[str, Any] | None, public_url: str) -> OutgoingMessage | None:
+    destination = alert_destination(contact)
+    if destination is None or contact is None:
+        return None
+    locale = resolve_locale(contact["locale"])
+    channel, to = destination
+    return OutgoingMessage(channel=channel, to=to, subject=ALERT_SUBJECTS[locale],
+                           text=ALERT_TEXTS[locale].format(url=public_url))
+
+
+def next_alert(schedule: AlertSchedule, had_unread: bool, now: datetime, window: timedelta
+               ) -> AlertDecision:
+    """The contract's coalescing: a message to someone with nothing unread alerts at once; while
+    they still have unread messages, they are alerted at most once per window."""
+    if schedule.alert_id is not None:
+        return AlertDecision(COALESCE)
+    if not had_unread or schedule.last_alert_at is None:
+        return AlertDecision(SCHEDULE, now)
+    return AlertDecision(SCHEDULE, max(now, schedule.last_alert_at + window))

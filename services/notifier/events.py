@@ -13,7 +13,7 @@ from aiohttp import web
 from services.common.consumer import PermanentFailure, Subscription, claim_event, was_processed
 from services.common.events import Event
 from services.common.web import DB
-from services.notifier import domain, storage
+from services.notifier import alerts, domain, storage
 from services.notifier.config import SETTINGS
 from services.notifier.delivery import DELIVERER, ELSEWHERE, Notification
 from services.notifier.metrics import NOTIFIER_METRICS
@@ -23,7 +23,8 @@ T = TypeVar("T")
 
 OTP_QUEUE = "notifier.otp"
 USERS_QUEUE = "notifier.users"
-QUEUES = (OTP_QUEUE, USERS_QUEUE)
+MESSAGES_QUEUE = "notifier.messages"
+QUEUES = (OTP_QUEUE, USERS_QUEUE, MESSAGES_QUEUE)
 
 
 def subscriptions(app: web.Application) -> list[Subscription]:
@@ -35,6 +36,11 @@ def subscriptions(app: web.Application) -> list[Subscription]:
         Subscription(OTP_QUEUE, {"otp.requested": partial(on_otp_requested, app)},
                      prefetch=32, delivery_limit=5),
         Subscription(USERS_QUEUE, {"user.created": on_user, "user.updated": on_user},
+                     prefetch=16, delivery_limit=10),
+        # Alerts on a queue of their own, never the codes': handling these events only updates the
+        # database; the alert worker sends what is due.
+        Subscription(MESSAGES_QUEUE, {"message.created": partial(alerts.on_message_created, app),
+                                      "message.read": partial(alerts.on_message_read, app)},
                      prefetch=16, delivery_limit=10),
     ]
 

@@ -30,6 +30,13 @@ class NotifierMetrics:
             buckets=OTP_LATENCY_BUCKETS,
             registry=registry,
         ).labels  # type: ignore[assignment]
+        self.alerts = Counter(
+            "notifier_message_alerts_total",
+            "Message alerts per recipient, by outcome: scheduled, coalesced, no_channel, read_already"
+            " when a message arrives; sent, failed, expired, cancelled, elsewhere when one is due",
+            ["outcome"],
+            registry=registry,
+        ).labels  # type: ignore[assignment]
 
 
 NOTIFIER_METRICS = web.AppKey("notifier_metrics", NotifierMetrics)

@@ -1,4 +1,4 @@
-"""All of the notifier's SQL: contacts, deliveries with their lease, and the delivery log."""
+"""All of the notifier's SQL: contacts, deliveries with their lease, the delivery log, message alerts."""
 
 from __future__ import annotations
 
@@ -121,3 +121,135 @@ async def finish_delivery(conn: Executor, delivery_id: uuid.UUID, status: str) -
         delivery_id, status,
     )
 
+
+
+# --- message alerts -------------------------------------------------------------------------------
+
+# Unread messages of user $1 that no alert has announced yet (received since the last one was taken
+# to be sent), not counting message $2.
+UNANNOUNCED_UNREAD = (
+    "exists (select 1 from unread_messages u join alert_schedules s on s.user_id = u.user_id"
+    " where u.user_id = $1 and u.message_id <> $2"
+    " and u.received_at > coalesce(s.covered_until, '-infinity'))"
+)
+
+
+async def fetch_contacts(conn: Executor, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:
+    rows = await conn.fetch(
+        "select user_id, notify_channel, email, phone, locale from contacts"
+        " where user_id = any($1::uuid[])", user_ids)
+    return {row["user_id"]: row for row in rows}
+
+
+async def lock_alert_schedule(conn: asyncpg.Connection, user_id: uuid.UUID) -> asyncpg.Record:
+    """The user's schedule row, created if missing and locked until the caller's transaction ends."""
+    return await conn.fetchrow(
+        "insert into alert_schedules (user_id) values ($1)"
+        " on conflict (user_id) do update set updated_at = now()"
+        " returning alert_id, last_alert_at",
+        user_id)
+
+
+async def add_unread(conn: Executor, user_id: uuid.UUID, message_id: uuid.UUID) -> asyncpg.Record:
+    """Count the message unread unless it was read already (its message.read came first) or is
+    counted already; `added`, and whether the user `had_unread` other messages."""
+    return await conn.fetchrow(
+        "with early as (delete from early_reads where user_id = $1 and message_id = $2 returning 1),"
+        " added as (insert into unread_messages (user_id, message_id, received_at)"
+        "   select $1, $2, clock_timestamp() where not exists (select 1 from early)"
+        "   on conflict (user_id, message_id) do nothing returning 1)"
+        " select exists (select 1 from added) as added,"
+        " exists (select 1 from unread_messages where user_id = $1 and message_id <> $2) as had_unread",
+        user_id, message_id)
+
+
+async def remove_unread(conn: Executor, user_id: uuid.UUID, message_id: uuid.UUID) -> bool:
+    """The message is read: no longer unread (or, not seen yet, remembered as read); True if the
+    user still has unread messages no alert has announced."""
+    return await conn.fetchval(
+        "with removed as (delete from unread_messages where user_id = $1 and message_id = $2"
+        "   returning 1),"
+        " early as (insert into early_reads (user_id, message_id)"
+        "   select $1, $2 where not exists (select 1 from removed)"
+        "   on conflict (user_id, message_id) do nothing returning 1)"
+        f" select {UNANNOUNCED_UNREAD}",
+        user_id, message_id)
+
+
+async def schedule_alert(conn: Executor, user_id: uuid.UUID, alert_id: uuid.UUID, due_at: datetime,
+                         deadline: datetime) -> None:
+    await conn.execute(
+        "update alert_schedules set alert_id = $2, due_at = $3, deadline = $4,"
+        " claimed_until = null, updated_at = now() where user_id = $1",
+        user_id, alert_id, due_at, deadline)
+
+
+async def cancel_waiting_alert(conn: Executor, user_id: uuid.UUID) -> bool:
+    """Drop the alert waiting to be sent (one being sent is left to finish); True if one was."""
+    return bool(await conn.fetchval(
+        "update alert_schedules set alert_id = null, due_at = null, deadline = null,"
+        " updated_at = now()"
+        " where user_id = $1 and alert_id is not null"
+        " and (claimed_until is null or claimed_until < now())"
+        " returning true",
+        user_id))
+
+
+async def claim_due_alerts(conn: Executor, limit: int, claim_seconds: float) -> list[asyncpg.Record]:
+    """Take up to `limit` due alerts no replica is sending, with what sending them needs: the
+    contact, and whether anything unread is still to be announced. SKIP LOCKED, so that replicas
+    polling at once take different ones."""
+    return await conn.fetch(
+        "with due as (select user_id from alert_schedules"
+        "   where alert_id is not null and due_at <= now()"
+        "   and (claimed_until is null or claimed_until < now())"
+        "   order by due_at limit $1 for update skip locked)"
+        " update alert_schedules s set claimed_at = clock_timestamp(),"
+        " claimed_until = now() + make_interval(secs => $2)"
+        " from due left join contacts c on c.user_id = due.user_id"
+        " where s.user_id = due.user_id"
+        " returning s.user_id, s.alert_id, s.deadline,"
+        " exists (select 1 from unread_messages u where u.user_id = s.user_id"
+        "   and u.received_at > coalesce(s.covered_until, '-infinity')) as has_unread,"
+        " c.notify_channel, c.email, c.phone, c.locale",
+        limit, claim_seconds)
+
+
+async def renew_alert_claim(conn: Executor, user_id: uuid.UUID, alert_id: uuid.UUID,
+                            claim_seconds: float) -> bool:
+    renewed = await conn.fetchval(
+        "update alert_schedules set claimed_until = now() + make_interval(secs => $3)"
+        " where user_id = $1 and alert_id = $2 returning true",
+        user_id, alert_id, claim_seconds)
+    return bool(renewed)
+
+
+async def release_alert_claim(conn: Executor, user_id: uuid.UUID, alert_id: uuid.UUID) -> None:
+    await conn.execute(
+        "update alert_schedules set claimed_until = null where user_id = $1 and alert_id = $2",
+        user_id, alert_id)
+
+
+async def finish_alert(conn: Executor, user_id: uuid.UUID, alert_id: uuid.UUID, alerted: bool,
+                       next_alert_id: uuid.UUID, window_seconds: float, horizon_seconds: float
+                       ) -> datetime | None:
+    """The alert is done with (sent, failed, or not needed after all): what was unread when it was
+    taken counts as announced. Messages that came in while it was being sent get the next alert,
+    a window from now; its due time, or None."""
+    return await conn.fetchval(
+        "update alert_schedules s set"
+        " last_alert_at = case when $3 then now() else s.last_alert_at end,"
+        " covered_until = s.claimed_at,"
+        " (alert_id, due_at, deadline) = (select $4::uuid, now() + make_interval(secs => $5),"
+        "   now() + make_interval(secs => $5 + $6)"
+        "   where exists (select 1 from unread_messages u where u.user_id = s.user_id"
+        "     and u.received_at > s.claimed_at)),"
+        " claimed_until = null, updated_at = now()"
+        " where s.user_id = $1 and s.alert_id = $2"
+        " returning s.due_at",
+        user_id, alert_id, alerted, next_alert_id, window_seconds, horizon_seconds)
+
+
+async def prune_early_reads(conn: Executor, older_than_days: int) -> None:
+    await conn.execute("delete from early_reads where read_at < now() - make_interval(days => $1)",
+                       older_than_days)
