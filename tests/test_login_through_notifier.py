@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.common.web import CONSUMERS
 from services.notifier.app import create_app as create_notifier
 from services.notifier.config import Settings as NotifierSettings
+from services.notifier.events import QUEUES
 from tests.servers import SmsGateway, SmtpServer, find_code, wait_until
 from tests.support import AuthHarness, bearer, start_app
 
@@ -16,7 +17,7 @@ async def test_a_person_logs_in_with_a_code_by_email_and_by_sms(
         service_env("notifier", **smtp_server.env(), **sms_gateway.env())))
     client = await start_app(notifier)
     try:
-        await wait_until(lambda: len(notifier[CONSUMERS]) == 2, 10, "notifier consumers")
+        await wait_until(lambda: len(notifier[CONSUMERS]) == len(QUEUES), 10, "notifier consumers")
         await auth.create_user("ola", email="ola@example.no")
         await auth.create_user("kari", phone="+4791234567", notify_channel="sms", locale="en")
 

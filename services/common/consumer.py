@@ -21,6 +21,7 @@ from services.common.metrics import Metrics
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Event], Awaitable[None]]
+CANCEL_TIMEOUT = 2.0
 
 
 class PermanentFailure(Exception):
@@ -124,8 +125,10 @@ class Consumer:
         if self._lag_task is not None:
             self._lag_task.cancel()
         if self._queue is not None and self._tag is not None:
-            with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError, OSError):
-                await self._queue.cancel(self._tag)
+            # Bounded: while the broker is unreachable a robust queue's cancel waits for it to come
+            # back, and a service must still be able to stop (its unacked messages are requeued).
+            with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError, OSError, TimeoutError):
+                await asyncio.wait_for(self._queue.cancel(self._tag), CANCEL_TIMEOUT)
         current = asyncio.current_task()
         pending = [t for t in self._in_flight if t is not current]
         if pending:
