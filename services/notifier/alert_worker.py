@@ -93,9 +93,13 @@ class AlertWorker:
         user_id, alert_id = row["user_id"], row["alert_id"]
         try:
             outcome = await self._send(row)
-        except (DeliveryInterrupted, asyncio.CancelledError):
+        except asyncio.CancelledError:
             await self._release(user_id, alert_id)
             raise
+        except DeliveryInterrupted:
+            # The service is stopping: another replica (or this one, restarted) takes it over.
+            await self._release(user_id, alert_id)
+            return
         except Exception:
             log.exception("alert not sent, will be tried again", extra={"alert_id": str(alert_id)})
             await self._release(user_id, alert_id)
