@@ -40,7 +40,7 @@ async def test_a_poison_event_is_dead_lettered_listed_and_replayed(service_env) 
     sub = Subscription("notifier.otp", {"otp.requested": handler}, retry_delay=0.05)
     await declare_queues(broker, "notifier", [sub])
     consumer = Consumer(broker, "notifier", sub, Metrics("test"))
-    await consumer.start()
+    await consumer.attach()
     try:
         poison = new_event("otp.requested", {"code": "482913", "destination": "+4791234567"})
         await broker.publish(poison)
@@ -94,7 +94,7 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_after_the_limit(serv
                        retry_delay=0.05)
     await declare_queues(broker, "notifier", [sub])
     consumer = Consumer(broker, "notifier", sub, Metrics("test"))
-    await consumer.start()
+    await consumer.attach()
     try:
         poison = new_event("otp.requested", {"poison": True})
         await broker.publish(poison)

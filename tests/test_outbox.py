@@ -118,7 +118,7 @@ async def test_a_relay_crash_after_the_confirm_sends_again_and_consumers_ignore_
     sub = Subscription("notifier.users", {"test.happened": handler})
     await declare_queues(broker, "notifier", [sub])
     consumer = Consumer(broker, "notifier", sub, Metrics("test"))
-    await consumer.start()
+    await consumer.attach()
     relay = CrashingRelay(pool, url, broker, Metrics("test"), poll_interval=0.1)
     relay.start()
     try:

@@ -13,7 +13,7 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
-from services.common.broker import Broker
+from services.common.broker import BROKER_ERRORS, Broker
 from services.common.events import Event, MalformedEvent, decode_event
 from services.common.logging import event_id_var
 from services.common.metrics import Metrics
@@ -84,6 +84,16 @@ async def declare_queues(
     return queues
 
 
+async def settle(outcome: Awaitable[object]) -> None:
+    """Ack, nack or reject; if the channel died meanwhile the broker redelivers the message,
+    and handlers are idempotent, so that is only worth a warning."""
+    try:
+        await outcome
+    except BROKER_ERRORS as exc:
+        log.warning("could not settle a message; the broker will redeliver it",
+                    extra={"error": type(exc).__name__})
+
+
 class Consumer:
     """Runs one subscription: each message is handled in its own task (up to `prefetch` at once)."""
 
@@ -98,14 +108,18 @@ class Consumer:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._lag_task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    async def attach(self) -> None:
+        """Consume on the broker's current connection; the broker calls this after every
+        (re)connection, so consuming resumes by itself after an outage."""
         assert self.broker.connection is not None
         # A channel of its own, so its prefetch does not limit other subscriptions.
-        channel = self._channel = await self.broker.connection.channel()
+        channel = await self.broker.connection.channel()
         await channel.set_qos(prefetch_count=self.sub.prefetch)
-        self._queue = await channel.get_queue(self.broker.queue_name(self.sub.name), ensure=False)
-        self._tag = await self._queue.consume(self._on_message)
-        self._lag_task = asyncio.create_task(self._watch_lag())
+        queue = await channel.get_queue(self.broker.queue_name(self.sub.name), ensure=False)
+        self._tag = await queue.consume(self._on_message)
+        self._channel, self._queue = channel, queue
+        if self._lag_task is None:
+            self._lag_task = asyncio.create_task(self._watch_lag())
 
     async def _watch_lag(self, interval: float = 15.0) -> None:
         """Messages waiting in the queue, for the consumer-lag metric (and autoscaling on it)."""
@@ -116,8 +130,8 @@ class Consumer:
                 assert self._channel is not None
                 declared = await self._channel.declare_queue(name, passive=True)
                 gauge.set(declared.declaration_result.message_count or 0)
-            except (aio_pika.exceptions.AMQPError, RuntimeError, OSError, AssertionError):
-                pass  # the robust connection is reconnecting; the next round will tell
+            except (*BROKER_ERRORS, AssertionError):
+                pass  # the broker is reconnecting; the next round will tell
             await asyncio.sleep(interval)
 
     async def stop(self, grace: float = 10.0) -> None:
@@ -125,16 +139,17 @@ class Consumer:
         if self._lag_task is not None:
             self._lag_task.cancel()
         if self._queue is not None and self._tag is not None:
-            # Bounded: while the broker is unreachable a robust queue's cancel waits for it to come
-            # back, and a service must still be able to stop (its unacked messages are requeued).
-            with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError, OSError, TimeoutError):
+            # Bounded: while the broker is unreachable a cancel can wait for it, and a service
+            # must still be able to stop (its unacked messages are requeued).
+            with contextlib.suppress(*BROKER_ERRORS):
                 await asyncio.wait_for(self._queue.cancel(self._tag), CANCEL_TIMEOUT)
         current = asyncio.current_task()
         pending = [t for t in self._in_flight if t is not current]
         if pending:
             await asyncio.wait(pending, timeout=grace)
         if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+            with contextlib.suppress(*BROKER_ERRORS):
+                await asyncio.wait_for(self._channel.close(), CANCEL_TIMEOUT)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
@@ -163,7 +178,7 @@ class Consumer:
             log.error("event rejected to dead letters", extra={"reason": str(exc)})
             counted(queue=self.sub.name, type=message.type or "unknown",
                     outcome="dead_lettered").inc()
-            await message.reject(requeue=False)
+            await settle(message.reject(requeue=False))
             return
         event_id_var.set(event.id)
         try:
@@ -172,7 +187,7 @@ class Consumer:
             log.error("event failed for good, dead-lettered",
                       extra={"event_type": event.type, "reason": str(exc)})
             counted(queue=self.sub.name, type=event.type, outcome="dead_lettered").inc()
-            await message.reject(requeue=False)
+            await settle(message.reject(requeue=False))
             return
         except Exception:
             log.exception("event handling failed, will be redelivered",
@@ -181,7 +196,7 @@ class Consumer:
             # A pause, so a failing dependency is not hammered in a tight redelivery loop;
             # the queue's delivery limit dead-letters the event after enough tries.
             await asyncio.sleep(self.sub.retry_delay)
-            await message.nack(requeue=True)
+            await settle(message.nack(requeue=True))
             return
         counted(queue=self.sub.name, type=event.type, outcome="handled").inc()
-        await message.ack()
+        await settle(message.ack())

@@ -51,6 +51,7 @@ DEPENDENCY_DOWN = (
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,
+    asyncpg.InternalClientError,  # a connection cut mid-query while the server shuts down
 )
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
@@ -323,37 +324,33 @@ def broker_context(
         settings = app[COMMON]
         broker = Broker(settings.amqp_url, settings.amqp_exchange, settings.amqp_queue_prefix)
         app[BROKER] = broker
+        consumers = [Consumer(broker, settings.service, sub, app[METRICS]) for sub in subscriptions]
+
+        async def declare_and_consume() -> None:
+            """After every (re)connection: the queues, then each consumer on its own channel."""
+            if subscriptions:
+                await declare_queues(broker, settings.service, subscriptions)
+            for consumer in consumers:
+                await consumer.attach()
+                if consumer not in app[CONSUMERS]:
+                    app[CONSUMERS].append(consumer)  # consuming (tests wait for this)
+
+        broker.on_connect(declare_and_consume)
         broker.start()
         if connect_timeout:
             await broker.wait_connected(connect_timeout)
-        starter = asyncio.create_task(_start_consumers(app, broker, subscriptions))
         outbox_relay = None
         if relay:
             outbox_relay = OutboxRelay(app[DB], settings.database_url, broker, app[METRICS])
             outbox_relay.start()
         yield
-        starter.cancel()
-        for consumer in app[CONSUMERS]:
+        for consumer in consumers:
             await consumer.stop(settings.shutdown_grace_seconds)
         if outbox_relay is not None:
             await outbox_relay.stop()
         await broker.close()
 
     return context
-
-
-async def _start_consumers(
-    app: web.Application, broker: Broker, subscriptions: Sequence[Subscription]
-) -> None:
-    if not subscriptions:
-        return
-    await broker.connected.wait()
-    service = app[COMMON].service
-    await declare_queues(broker, service, subscriptions)
-    for sub in subscriptions:
-        consumer = Consumer(broker, service, sub, app[METRICS])
-        await consumer.start()
-        app[CONSUMERS].append(consumer)
 
 
 def jwks_context() -> Callable[[web.Application], AsyncIterator[None]]:
