@@ -93,6 +93,21 @@ class Session:
     def bearer(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
 
+    async def send(self, sender: str, plan_id: str, recipients: list[str], subject: str, body: str,
+                   in_reply_to: str | None = None, wait_seconds: float = 30) -> str:
+        """The new message's id; retried while messages has not yet heard of the plan (404)."""
+        message = {"plan_id": plan_id, "recipient_ids": [self.ids[r] for r in recipients],
+                   "subject": subject, "body": body, "in_reply_to": in_reply_to}
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            async with self.http.post("/v1/messages", json=message,
+                                      headers=self.bearer(sender)) as response:
+                if response.status == 201:
+                    return (await response.json())["id"]
+                if response.status not in (404, 422) or time.monotonic() > deadline:
+                    raise SystemExit(f"demo message from {sender}: {response.status}")
+            await asyncio.sleep(0.3)
+
     async def create_user(self, user: DemoUser) -> None:
         async with self.http.post("/v1/users", headers=self.bearer("admin"), json={
                 "username": user.username, "password": DEMO_PASSWORD,
@@ -112,6 +127,21 @@ async def seed(env: dict[str, str], base_url: str) -> None:
         for user in others:
             await session.create_user(user)
         await asyncio.gather(*(session.login(user) for user in others))
-        await demo_plan.seed_demo_plan(
+        plan_id = await demo_plan.seed_demo_plan(
             base_url, session.tokens["admin"],
             {u.username: session.tokens[u.username] for u in others}, session.ids)
+        if plan_id is not None:  # made just now, so its messages are not there yet either
+            await seed_demo_messages(session, plan_id)
+
+
+async def seed_demo_messages(session: Session, plan_id: str) -> None:
+    """A welcome from Ola and Kari's reply, all read, so a new message alerts at once."""
+    welcome = await session.send("ola", plan_id, ["kari", "per"], "Velkommen til planen",
+                                 "Hei! Her kan vi skrive til hverandre om planen. Hilsen Ola")
+    reply = await session.send("kari", plan_id, ["ola"], "Sv: Velkommen til planen",
+                               "Takk, så fint!", in_reply_to=welcome)
+    for reader, message in (("kari", welcome), ("per", welcome), ("ola", reply)):
+        async with session.http.post(f"/v1/messages/{message}/read",
+                                     headers=session.bearer(reader)) as response:
+            if response.status != 204:
+                raise SystemExit(f"demo read by {reader}: {response.status}")
