@@ -199,6 +199,8 @@ class SmsGateway:
         self.requests: list[SmsRequest] = []  # every request, in arrival order
         self._script = Script(200)
         self._release = asyncio.Event()
+        self.delay = 0.0  # seconds each request takes before it is answered (a slow gateway)
+        self.arrivals = 0  # requests that reached the gateway, answered or not yet
 
     def respond(self, *answers: SmsAnswer, then: SmsAnswer = 200) -> None:
         """Answer the next well-formed, authorised requests with `answers` (a status, or "hang" to
@@ -223,13 +225,19 @@ class SmsGateway:
         await wait_until(lambda: len(self.requests) >= count, timeout, f"{count} gateway request(s)")
         return list(self.requests)
 
+    async def wait_for_arrivals(self, count: int, timeout: float = 10.0) -> None:
+        await wait_until(lambda: self.arrivals >= count, timeout, f"{count} arrival(s)")
+
     async def handle(self, request: web.Request) -> web.Response:
+        self.arrivals += 1
         authorization = request.headers.get("Authorization")
         try:
             body = await request.json()
         except ValueError:
             body = None
         status = self._refusal(authorization, body)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if status is None:
             answer = self._script.next()
             if answer == HANG:

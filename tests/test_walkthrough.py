@@ -39,9 +39,7 @@ async def test_a_day_with_samhandling(system: System, event_tap: EventTap) -> No
         "per": {"phone": "+4791000003", "notify_channel": "sms", "locale": "en"},
     }
     for name, contact in people.items():
-        await system.call("admin", "POST", "/v1/users", {
-            "username": name, "password": PASSWORD, "display_name": name.title(),
-            "email": f"{name}@example.no", **contact}, expect=201)
+        await system.create_user(name, contact.pop("phone"), contact.pop("notify_channel"), **contact)
     await system.login("kari", "+4791000001")
     await system.login("ola", "ola@example.no")
     await system.login("per", "+4791000003")

@@ -89,6 +89,15 @@ class System:
         assert process.returncode == 0
         self.ids[username] = out.decode().strip()
 
+    async def create_user(self, username: str, phone: str, channel: str, **fields: str) -> str:
+        """As the administrator (logged in already), through the API; the new user's id."""
+        user = await self.call("admin", "POST", "/v1/users", {
+            "username": username, "password": PASSWORD, "display_name": username.title(),
+            "email": f"{username}@example.no", "phone": phone, "notify_channel": channel,
+            **fields}, expect=201)
+        self.ids[username] = user["id"]
+        return user["id"]
+
     async def login(self, username: str, destination: str, password: str = PASSWORD) -> None:
         """Password, then the code as the person reads it from their e-mail or SMS."""
         sink = self.sms if destination.startswith("+") else self.smtp

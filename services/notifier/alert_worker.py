@@ -22,8 +22,6 @@ from services.notifier.metrics import NotifierMetrics
 
 log = logging.getLogger(__name__)
 
-# How long a claimed alert is this replica's before another may take it over; renewed meanwhile.
-CLAIM_SECONDS = 60.0
 EARLY_READS_KEPT_DAYS = 30
 PRUNE_INTERVAL = 3600.0
 DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
@@ -80,7 +78,7 @@ class AlertWorker:
         free = self.settings.concurrency - len(self._in_flight)
         if free <= 0:
             return
-        for row in await storage.claim_due_alerts(self.pool, free, CLAIM_SECONDS):
+        for row in await storage.claim_due_alerts(self.pool, free, self.settings.claim_seconds):
             task = asyncio.create_task(self._handle(row))
             self._in_flight.add(task)
             task.add_done_callback(self._done)
@@ -139,9 +137,9 @@ class AlertWorker:
         """Renew the claim while the deliverer retries, so no other replica takes the alert over."""
         async def renew() -> None:
             while True:
-                await asyncio.sleep(CLAIM_SECONDS / 3)
+                await asyncio.sleep(self.settings.claim_seconds / 3)
                 with contextlib.suppress(*DATABASE_ERRORS):
-                    await storage.renew_alert_claim(self.pool, user_id, alert_id, CLAIM_SECONDS)
+                    await storage.renew_alert_claim(self.pool, user_id, alert_id, self.settings.claim_seconds)
 
         task = asyncio.create_task(renew())
         try:

@@ -48,6 +48,8 @@ class AlertSettings:
     # Slower than for codes: an alert can wait, and a long outage should not fill the delivery log.
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(initial=1.0, maximum=300.0))
     concurrency: int = 16
+    # How long an alert claimed by a replica that then died waits before another takes it over.
+    claim_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def alerts_from_env(env: Mapping[str, str]) -> AlertSettings:
         window_seconds=window,
         retry_horizon_seconds=positive(env, "ALERT_RETRY_HORIZON_SECONDS", 24 * 3600.0),
         poll_seconds=positive(env, "ALERT_POLL_SECONDS", 1.0),
+        claim_seconds=positive(env, "ALERT_CLAIM_SECONDS", 60.0),
         retry=RetryPolicy(
             initial=positive(env, "ALERT_RETRY_INITIAL_SECONDS", 1.0),
             maximum=positive(env, "ALERT_RETRY_MAX_SECONDS", 300.0),
