@@ -160,3 +160,46 @@ async def test_rabbitmq_stopped_during_logins(service_env, smtp_server: SmtpServ
     finally:
         await auth.stop()
         await notifier.stop()
+
+
+@pytest.mark.timeout(240)
+async def test_rabbitmq_stopped_during_sends(service_env, smtp_server: SmtpServer,
+                                            sms_gateway) -> None:
+    from tests.walkthrough import System
+
+    system = System(service_env, smtp_server, sms_gateway, replicas=1, ALERT_POLL_SECONDS="0.2")
+    await system.start()
+    try:
+        await system.create_first_admin("admin")
+        await system.login("admin", "admin@example.no")
+        await system.create_user("ola", "+4793000000", "email")
+        people = [await system.create_user(f"person{n}", f"+47930000{n:02d}", "sms")
+                  for n in range(1, 7)]
+        await system.login("ola", "ola@example.no")
+        plan = await system.call("admin", "POST", "/v1/plans", {
+            "title": "Plan", "owner_id": people[0], "coordinator_id": system.ids["ola"]},
+            expect=201, retry_on=(422,))
+        for person in people[1:]:
+            await system.call("ola", "POST", f"/v1/plans/{plan['id']}/participants",
+                              {"user_id": person, "role": "participant"}, expect=201, retry_on=(422,))
+        await system.call("ola", "POST", "/v1/messages", {  # messages knows the whole plan now
+            "plan_id": plan["id"], "recipient_ids": people[-1:], "subject": "s", "body": "b"},
+            expect=201, retry_on=(404, 422))
+        await sms_gateway.wait_for(1, timeout=20)
+
+        await asyncio.to_thread(rabbitmqctl, "stop_app")
+        try:
+            for person in people[:-1]:  # one message each, to people with nothing unread
+                await system.call("ola", "POST", "/v1/messages", {
+                    "plan_id": plan["id"], "recipient_ids": [person], "subject": "s",
+                    "body": "b"}, expect=201)
+            await asyncio.sleep(1)
+            assert len(sms_gateway.messages) == 1  # nothing can be alerted yet
+        finally:
+            await asyncio.to_thread(rabbitmqctl, "start_app")
+        await sms_gateway.wait_for(6, timeout=90)
+        await asyncio.sleep(2)
+        assert sorted(m.to for m in sms_gateway.messages) == sorted(
+            f"+47930000{n:02d}" for n in range(1, 7))  # everyone once, no one twice
+    finally:
+        await system.stop()
