@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -54,3 +54,21 @@ async def declare_service_queues(common: CommonSettings, subscriptions: Sequence
         await declare_queues(broker, common.service, subscriptions)
     finally:
         await broker.close()
+
+
+def main(
+    common: CommonSettings,
+    service_dir: Path,
+    make_app: Callable[[], web.Application],
+    subscriptions: Callable[[web.Application], Sequence[Subscription]] | None = None,
+    argv: list[str] | None = None,
+) -> int:
+    """`python -m services.<name> [serve|migrate]` for a service with no commands of its own."""
+    parser, _ = base_parser(common.service)
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        # Only the queue names and bindings matter here; the handlers are never called.
+        migrate(common, service_dir, subscriptions(web.Application()) if subscriptions else ())
+    else:
+        serve(common, make_app())
+    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,30 @@ class Event:
 
 class MalformedEvent(ValueError):
     """A body that is not an event envelope: retrying cannot help, it goes to the dead letters."""
+
+
+class InvalidEvent(ValueError):
+    """Event data that can never be handled; the message names the field, never its value."""
+
+
+def parse_time(value: Any, name: str = "occurred_at") -> datetime:
+    """An RFC 3339 time with an offset; a time without one is refused rather than guessed."""
+    if not isinstance(value, str):
+        raise InvalidEvent(f"{name} must be an RFC 3339 time")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidEvent(f"{name} must be an RFC 3339 time") from None
+    if parsed.tzinfo is None:
+        raise InvalidEvent(f"{name} must carry a time zone offset")
+    return parsed
+
+
+def parse_uuid(data: Mapping[str, Any], name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(data[name]))
+    except (KeyError, ValueError):
+        raise InvalidEvent(f"{name} must be a UUID") from None
 
 
 def new_event(type_: str, data: dict[str, Any], occurred_at: datetime | None = None) -> Event:

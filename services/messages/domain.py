@@ -8,14 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.common.events import iso
+from services.common.events import InvalidEvent, iso, parse_time, parse_uuid  # noqa: F401 (re-exported)
 
 FOLDERS = ("inbox", "sent")
 ROLES = ("owner", "coordinator", "participant")
-
-
-class InvalidEvent(ValueError):
-    """An event whose data can never be handled; the message names the field, never its value."""
 
 
 # --- sending ---------------------------------------------------------------------------------------
@@ -133,26 +129,6 @@ class Membership:
     plan_id: uuid.UUID
     user_id: uuid.UUID
     role: str | None
-
-
-def parse_time(value: Any, name: str = "occurred_at") -> datetime:
-    """An RFC 3339 time with an offset; a time without one is refused rather than guessed."""
-    if not isinstance(value, str):
-        raise InvalidEvent(f"{name} must be an RFC 3339 time")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidEvent(f"{name} must be an RFC 3339 time") from None
-    if parsed.tzinfo is None:
-        raise InvalidEvent(f"{name} must carry a time zone offset")
-    return parsed
-
-
-def parse_uuid(data: Mapping[str, Any], name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(data[name]))
-    except (KeyError, ValueError):
-        raise InvalidEvent(f"{name} must be a UUID") from None
 
 
 def parse_user(data: Mapping[str, Any]) -> UserName:

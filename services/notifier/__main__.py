@@ -1,10 +1,6 @@
 """python -m services.notifier [serve|migrate]"""
 
-from __future__ import annotations
-
 import sys
-
-from aiohttp import web
 
 from services.common import cli
 from services.notifier import events
@@ -13,15 +9,9 @@ from services.notifier.config import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, _ = cli.base_parser("notifier")
-    args = parser.parse_args(argv)
     settings = Settings.from_env()
-    if args.command == "migrate":
-        # Only the queue names and bindings matter here; the handlers are never called.
-        cli.migrate(settings.common, SERVICE_DIR, events.subscriptions(web.Application()))
-    else:
-        cli.serve(settings.common, create_app(settings))
-    return 0
+    return cli.main(settings.common, SERVICE_DIR, lambda: create_app(settings), events.subscriptions,
+                    argv)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.common.events import InvalidEvent, parse_time, parse_uuid
+
 CHANNELS = ("sms", "email")
 LOCALES = ("nb", "nn", "en")
 DEFAULT_LOCALE = "nb"
@@ -38,10 +40,6 @@ OTP_TEXTS = {
     "nn": "Eingongskoden din for Samhandling er {code}. Koden gjeld til {until}.",
     "en": "Your one-time code for Samhandling is {code}. It is valid until {until}.",
 }
-
-
-class InvalidEvent(ValueError):
-    """An event whose data can never be handled; the message names the field, never its value."""
 
 
 @dataclass(frozen=True)
@@ -95,26 +93,6 @@ class RetryPolicy:
 
 
 # --- parsing events -------------------------------------------------------------------------------
-
-def parse_time(value: Any, name: str = "occurred_at") -> datetime:
-    """An RFC 3339 time with an offset; a time without one is refused rather than guessed."""
-    if not isinstance(value, str):
-        raise InvalidEvent(f"{name} must be an RFC 3339 time")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidEvent(f"{name} must be an RFC 3339 time") from None
-    if parsed.tzinfo is None:
-        raise InvalidEvent(f"{name} must carry a time zone offset")
-    return parsed
-
-
-def parse_uuid(data: Mapping[str, Any], name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(data[name]))
-    except (KeyError, ValueError):
-        raise InvalidEvent(f"{name} must be a UUID") from None
-
 
 def parse_otp_request(data: Mapping[str, Any]) -> OtpRequest:
     channel = data.get("channel")

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from services.common.events import iso
+from services.common.events import (
+    InvalidEvent,
+    iso,
+)
 
 OWNER, COORDINATOR, PARTICIPANT = "owner", "coordinator", "participant"
 STATUSES = ("not_started", "in_progress", "completed", "cancelled")
@@ -214,10 +217,6 @@ def access_entry_view(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- the user projection ----------------------------------------------------------------------
-
-class InvalidEvent(ValueError):
-    """Event data this service can never use; the event goes to the dead letters."""
-
 
 @dataclass(frozen=True)
 class UserCopy:
