@@ -47,13 +47,20 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self._wakeup = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run())
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Finish the batch in hand (so a confirmed batch is also removed and not sent again by
+        another replica), then stop; cut short only after `grace` seconds."""
         if self._task is not None:
+            self._stopping = True
+            self._wakeup.set()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -62,7 +69,7 @@ class OutboxRelay:
         delay = 0.1
         listener: asyncpg.Connection | None = None
         try:
-            while True:
+            while not self._stopping:
                 try:
                     if listener is None or listener.is_closed():
                         listener = await self._listen()
