@@ -25,23 +25,23 @@ async def write_events(pool: asyncpg.Pool, count: int) -> set[str]:
     return ids
 
 
-async def outbox_pool(service_env) -> tuple[str, asyncpg.Pool, dict[str, str]]:
+async def outbox_pool(service_env) -> tuple[asyncpg.Pool, dict[str, str]]:
     env = service_env("outboxtest")
     url = env["OUTBOXTEST_DATABASE_URL"]
     await db.apply_migrations(url, SERVICE_DIR)
-    return url, await db.create_pool(url, 1, 4), env
+    return await db.create_pool(url, 1, 4), env
 
 
 async def test_events_written_while_the_broker_is_down_arrive_when_it_is_back(service_env,
                                                                               event_tap: EventTap
                                                                               ) -> None:
-    url, pool, env = await outbox_pool(service_env)
+    pool, env = await outbox_pool(service_env)
     proxy = TcpProxy("127.0.0.1", 5672)
     await proxy.start()
     broker = Broker(f"amqp://guest:guest@127.0.0.1:{proxy.port}/", env["AMQP_EXCHANGE"])
     broker.start()
     await broker.wait_connected(10)
-    relay = OutboxRelay(pool, url, broker, Metrics("test"), poll_interval=0.2)
+    relay = OutboxRelay(pool, broker, Metrics("test"), poll_interval=0.2)
     relay.start()
     try:
         await proxy.cut()
@@ -64,13 +64,13 @@ async def test_events_written_while_the_broker_is_down_arrive_when_it_is_back(se
 
 async def test_two_relays_never_publish_the_same_row_twice(service_env, event_tap: EventTap
                                                            ) -> None:
-    url, pool, env = await outbox_pool(service_env)
+    pool, env = await outbox_pool(service_env)
     brokers = [Broker(env["AMQP_URL"], env["AMQP_EXCHANGE"]) for _ in range(2)]
     for broker in brokers:
         broker.start()
         await broker.wait_connected(10)
     written = await write_events(pool, 600)
-    relays = [OutboxRelay(pool, url, broker, Metrics("test"), batch_size=50) for broker in brokers]
+    relays = [OutboxRelay(pool, broker, Metrics("test"), batch_size=50) for broker in brokers]
     for relay in relays:
         relay.start()
     try:
@@ -104,7 +104,7 @@ async def test_a_relay_crash_after_the_confirm_sends_again_and_consumers_ignore_
 ) -> None:
     from services.common.consumer import Consumer, Subscription, claim_event, declare_queues
 
-    url, pool, env = await outbox_pool(service_env)
+    pool, env = await outbox_pool(service_env)
     broker = Broker(env["AMQP_URL"], env["AMQP_EXCHANGE"], env["AMQP_QUEUE_PREFIX"])
     broker.start()
     await broker.wait_connected(10)
@@ -119,7 +119,7 @@ async def test_a_relay_crash_after_the_confirm_sends_again_and_consumers_ignore_
     await declare_queues(broker, "notifier", [sub])
     consumer = Consumer(broker, "notifier", sub, Metrics("test"))
     await consumer.attach()
-    relay = CrashingRelay(pool, url, broker, Metrics("test"), poll_interval=0.1)
+    relay = CrashingRelay(pool, broker, Metrics("test"), poll_interval=0.1)
     relay.start()
     try:
         written = await write_events(pool, 5)

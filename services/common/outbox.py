@@ -27,21 +27,20 @@ async def add_event(conn: asyncpg.Connection, type_: str, data: dict[str, Any]) 
 
 
 class OutboxRelay:
-    """Publishes outbox rows in order. Rows are locked with SKIP LOCKED, so any number of
+    """Publishes outbox rows in order, woken by the process that wrote them or at each poll.
+    Rows are locked with SKIP LOCKED, so any number of
     replicas can relay at once without sending a row twice; a row is deleted only after the
     broker has confirmed it, so an outage or a crash leaves it to be sent later."""
 
     def __init__(
         self,
         pool: asyncpg.Pool,
-        database_url: str,
         broker: Broker,
         metrics: Metrics,
         batch_size: int = 200,
         poll_interval: float = 1.0,
     ) -> None:
         self.pool = pool
-        self.database_url = database_url
         self.broker = broker
         self.metrics = metrics
         self.batch_size = batch_size
@@ -65,34 +64,25 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def wake(self) -> None:
+        """Something was just committed to the outbox: relay it now rather than at the next poll."""
+        self._wakeup.set()
+
     async def run(self) -> None:
         delay = 0.1
-        listener: asyncpg.Connection | None = None
-        try:
-            while not self._stopping:
-                try:
-                    if listener is None or listener.is_closed():
-                        listener = await self._listen()
-                    sent = await self.relay_batch()
-                    delay = 0.1
-                    if sent == self.batch_size:
-                        continue
-                    await self._record_backlog()
-                    await self._wait_for_work()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("outbox relay waiting for the database",
-                                extra={"error": type(exc).__name__})
-                    listener = None
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-        finally:
-            if listener is not None and not listener.is_closed():
-                await listener.close()
-
-    async def _listen(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(self.database_url)
-        await conn.add_listener("outbox", lambda *_: self._wakeup.set())
-        return conn
+        while not self._stopping:
+            try:
+                sent = await self.relay_batch()
+                delay = 0.1
+                if sent == self.batch_size:
+                    continue
+                await self._record_backlog()
+                await self._wait_for_work()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("outbox relay waiting for the database",
+                            extra={"error": type(exc).__name__})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _wait_for_work(self) -> None:
         with contextlib.suppress(TimeoutError):

@@ -43,6 +43,7 @@ VERIFIER = web.AppKey("verifier", TokenVerifier)
 OPENAPI = web.AppKey("openapi", dict)
 SHUTTING_DOWN = web.AppKey("shutting_down", asyncio.Event)
 CONSUMERS = web.AppKey("consumers", list)
+RELAY = web.AppKey("relay", OutboxRelay)
 
 # The database (or another dependency) is down or restarting: a 503 to retry, not a bug.
 DEPENDENCY_DOWN = (
@@ -77,6 +78,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response = await handler(request)
         status = response.status
         response.headers["X-Request-ID"] = request_id
+        if request.method != "GET" and status < 400 and RELAY in request.app:
+            request.app[RELAY].wake()  # the change may have put events in the outbox
         return response
     finally:
         elapsed = time.perf_counter() - started
@@ -341,8 +344,9 @@ def broker_context(
             await broker.wait_connected(connect_timeout)
         outbox_relay = None
         if relay:
-            outbox_relay = OutboxRelay(app[DB], settings.database_url, broker, app[METRICS])
+            outbox_relay = OutboxRelay(app[DB], broker, app[METRICS])
             outbox_relay.start()
+            app[RELAY] = outbox_relay
         yield
         for consumer in consumers:
             await consumer.stop(settings.shutdown_grace_seconds)
