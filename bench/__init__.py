@@ -1,0 +1,1 @@
+"""Benchmarks of Samhandling: load from a separate process, each scenario against its floor."""

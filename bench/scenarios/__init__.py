@@ -1,0 +1,1 @@
+"""One module per scenario: its data setup, its load levels, its floor and its target."""
