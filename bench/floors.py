@@ -57,6 +57,14 @@ def _event_payload(event_id: uuid.UUID, message_id: uuid.UUID, plan_id: uuid.UUI
                                 "created_at": when}})
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """No reset query when a connection goes back to the pool: raw asyncpg, one round trip a query."""
+
+
+async def raw_pool(database_url: str, size: int) -> asyncpg.Pool:
+    return await asyncpg.create_pool(database_url, min_size=size, max_size=size, reset=keep_session)
+
+
 class SendFloor:
     """A raw asyncpg send into a database with the messages schema, with the service's pool size."""
 
@@ -70,8 +78,7 @@ class SendFloor:
         self.pool: asyncpg.Pool | None = None
 
     async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(self.database_url, min_size=self.pool_size,
-                                              max_size=self.pool_size)
+        self.pool = await raw_pool(self.database_url, self.pool_size)
 
     async def close(self) -> None:
         if self.pool is not None:
@@ -99,8 +106,7 @@ class InboxFloor:
         self.pool: asyncpg.Pool | None = None
 
     async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(self.database_url, min_size=self.pool_size,
-                                              max_size=self.pool_size)
+        self.pool = await raw_pool(self.database_url, self.pool_size)
 
     async def close(self) -> None:
         if self.pool is not None:

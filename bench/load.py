@@ -34,11 +34,13 @@ class Measured:
     errors: Counter[str] = field(default_factory=Counter)
     records: list[list[Any]] = field(default_factory=list)
     window: float = 0.0
+    window_at: tuple[float, float] = (0.0, 0.0)  # the measured window, in time.monotonic()
     cpu: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"latencies_ms": [round(x * 1000, 3) for x in self.latencies], "window": self.window,
-                "errors": dict(self.errors), "records": self.records, "cpu": self.cpu}
+                "window_at": list(self.window_at), "errors": dict(self.errors), "records": self.records,
+                "cpu": self.cpu}
 
 
 class Http:
@@ -102,7 +104,7 @@ async def closed_loop(op: Op, job: dict[str, Any], record: bool = False) -> Meas
     watcher = asyncio.create_task(watch_window())
     await asyncio.gather(*(worker(w) for w in range(concurrency)))
     await watcher
-    measured.window = duration
+    measured.window, measured.window_at = duration, (start, end)
     return measured
 
 

@@ -24,23 +24,29 @@ async def record_window(pid: int, delay: float, seconds: float, name: str) -> Pa
     binary = py_spy()
     if binary is None:
         return None
-    await asyncio.sleep(delay + 0.5)  # the load process needs a moment to start
+    await asyncio.sleep(delay + 1.0)  # the load process needs a moment to start
     PROFILES.mkdir(parents=True, exist_ok=True)
-    raw = PROFILES / f"{name}.raw.tmp"
+    raw = PROFILES / f"{name}.collapsed"
     process = await asyncio.create_subprocess_exec(
-        binary, "record", "--pid", str(pid), "--duration", str(max(int(seconds - 1), 1)),
+        binary, "record", "--pid", str(pid), "--duration", str(max(int(seconds - 1.5), 1)),
         "--rate", str(RATE), "--format", "raw", "--nonblocking", "-o", str(raw),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     await process.wait()
     if not raw.exists():
         return None
     summary = PROFILES / f"{name}.txt"
-    summary.write_text(summarize(raw.read_text(), name, RATE * max(int(seconds - 1), 1)))
-    raw.unlink()
+    summary.write_text(summarize(raw.read_text(), name, RATE * max(int(seconds - 1.5), 1)))
     return summary
 
 
-def summarize(collapsed: str, title: str, possible: int, top: int = 30) -> str:
+def function(frame: str) -> str:
+    """`name (path/file.py:123)` as `name (path/file.py)`: a function's lines counted together."""
+    frame = frame.strip()
+    head, colon, line = frame.rpartition(":")
+    return f"{head})" if colon and line.rstrip(")").isdigit() else frame
+
+
+def summarize(collapsed: str, title: str, possible: int, top: int = 45) -> str:
     """From py-spy's collapsed stacks: the functions holding most samples, on the stack at all
     (inclusive) and at its top (self). Idle threads are not sampled, so `possible` (one thread
     busy all the time) tells how busy the process was."""
@@ -52,7 +58,7 @@ def summarize(collapsed: str, title: str, possible: int, top: int = 30) -> str:
         if not stack:
             continue
         count = int(count_text)
-        frames = [frame.strip() for frame in stack.split(";")]
+        frames = [function(frame) for frame in stack.split(";")]
         total += count
         own[frames[-1]] += count
         for frame in set(frames):

@@ -60,7 +60,7 @@ async def run(ctx: Context) -> dict[str, Any]:
     sending_ended = len(sampler.samples)
     sent = sendings(pairs, result["records"])
     accepted = await collect(ctx, len(sent), {to for to, _, _ in sent}, "alert",
-                             timeout=ctx.settings.window(60.0))
+                             timeout=ctx.settings.window(30.0))
     samples = await sampler.stop()
     latencies, unmatched = match(sent, accepted, "alert")
     return report(ctx, rate, result, sent, latencies, unmatched, samples, sending_ended, made)

@@ -118,7 +118,8 @@ async def run(ctx: Context) -> dict[str, Any]:
         levels += [await measure(ctx, size, c) for c in LEVELS]
     return {"name": "inbox", "title": "GET /v1/messages?folder=inbox (a page of 50)", "levels": levels,
             "floor": "p99 at 1 million against p99 at 10 thousand; and, at c=64, the service's own"
-                     " inbox query straight through asyncpg (pool of 10) on the same data",
+                     " inbox query straight through asyncpg (pool of 10, no reset query on release)"
+                     " on the same data",
             "target": verdict(levels, ctx.settings.inbox_sizes), "setup": setup,
             "data": f"{MEMBER_INBOX} messages in each measured member's inbox at both sizes; the rest of"
                     f" the history to {OTHERS} other users, 2 recipients each, over {PLANS} plans,"

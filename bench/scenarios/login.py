@@ -15,7 +15,7 @@ TARGET_RATIO = 0.90
 def windows(ctx: Context, concurrency: int) -> dict[str, float]:
     """A login takes ~0.2 s of CPU here, so at 64 at once each waits seconds: a longer warm-up."""
     warmup = {1: 1.0, 16: 3.0, 64: 8.0}[concurrency]
-    duration = {1: 6.0, 16: 10.0, 64: 16.0}[concurrency]
+    duration = {1: 5.0, 16: 8.0, 64: 12.0}[concurrency]
     return {"warmup": ctx.settings.window(warmup), "duration": ctx.settings.window(duration)}
 
 

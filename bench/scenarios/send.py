@@ -40,7 +40,8 @@ async def run(ctx: Context) -> dict[str, Any]:
     return {
         "name": "send", "title": "POST /v1/messages, 2 recipients",
         "floor": "raw asyncpg: one statement inserting the message, 2 recipients and the outbox row"
-                 f" into {FLOOR_DATABASE} (the messages migrations; nothing relays it), pool of {POOL_SIZE}",
+                 f" into {FLOOR_DATABASE} (the messages migrations; nothing relays it), pool of {POOL_SIZE}"
+                 " without a reset query on release",
         "levels": levels,
         "target": {"text": f"c=64: ≥ {TARGET_RATIO:.0%} of the floor's throughput,"
                            f" p99 ≤ {TARGET_P99_MS:g} ms",
