@@ -10,9 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aio_pika
+
 from bench.api import User
-from bench.context import Context, depths, pending_alerts, scalar
+from bench.context import Context, depths, execute, pending_alerts, scalar
 from bench.sinks import Record
+from bench.system import AMQP_URL, QUEUE_PREFIX
 
 # Production's window is 900 s: a recipient with unread messages is alerted at most every 15 minutes.
 # 0 lets a recipient be alerted again as soon as their last alert is out, so that a few thousand users
@@ -24,6 +27,25 @@ MESSAGES_QUEUE = "notifier.messages"
 async def use_window_zero(ctx: Context) -> None:
     if ctx.system.settings_changed.get("notifier") != WINDOW:
         await ctx.system.restart("notifier", **WINDOW)
+
+
+async def clear_alert_backlog(ctx: Context) -> dict[str, int]:
+    """With the notifier stopped: the alerts still due from an earlier scenario dropped, and its
+    queue of message events purged (SQL and a purge on the bench's own database and queue), so the
+    next scenario starts without minutes of someone else's backlog; then it starts again."""
+    await ctx.system.stop("notifier")
+    dropped = {"alerts_dropped": await pending_alerts()}
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(QUEUE_PREFIX + MESSAGES_QUEUE, passive=True)
+        dropped["events_purged"] = (await queue.purge()).message_count
+    finally:
+        await connection.close()
+    await execute("notifier", "update alert_schedules set alert_id = null, due_at = null, deadline = null,"
+                  " claimed_at = null, claimed_until = null where alert_id is not null")
+    await ctx.system.start("notifier", **WINDOW)
+    return dropped
 
 
 async def drain_alerts(timeout: float) -> float:

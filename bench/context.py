@@ -105,6 +105,15 @@ async def scalar(service: str, sql: str, *args: Any) -> Any:
         await conn.close()
 
 
+async def execute(service: str, sql: str, *args: Any) -> None:
+    """A statement on a service's bench database (resetting data between scenarios)."""
+    conn = await asyncpg.connect(database_url(service_database(service)))
+    try:
+        await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+
+
 async def depths(names: list[str] | None = None) -> dict[str, int]:
     """Messages ready in the bench's queues (all of them, or those named without the prefix)."""
     connection = await aio_pika.connect(AMQP_URL)

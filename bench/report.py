@@ -107,7 +107,8 @@ def alert_details(result: dict[str, Any]) -> str:
     a, q = result["alerts"], result["queue"]
     return (f"- send → alert: {a['sent_messages']:,} messages sent, {a['alerts_expected']:,} alerts expected,"
             f" {a['alerts_measured']:,} measured, {a['not_alerted_within_wait']:,} not accepted within the"
-            f" wait; notifier.messages: slope {q['slope_per_s']}/s, {q['at_end_of_sending']} at the end of"
+            f" wait (coalesced behind an alert still pending, or still queued); notifier.messages:"
+            f" slope {q['slope_per_s']}/s, {q['at_end_of_sending']} at the end of"
             f" sending, at most {q['max']}; alerts due at most {q['alerts_due_max']}.")
 
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import setup
 from bench.alerting import (
     MESSAGES_QUEUE,
     WINDOW,
     Sampler,
+    clear_alert_backlog,
     collect,
-    drain_alerts,
     match,
     recipient_pairs,
     schedule,
 )
 from bench.context import LEVELS, Context, depths, pending_alerts
 from bench.measure import figures, latency_figures, run_load
-from bench.scenarios.alert import prepare
 from bench.setup import wait_until
 
 TARGET_P99_MS = 200.0
@@ -78,14 +78,15 @@ async def level(ctx: Context, concurrency: int, floor: dict[str, Any]) -> dict[s
 
 
 async def run(ctx: Context) -> dict[str, Any]:
-    made = await prepare(ctx)
+    made = await setup.make_recipients(ctx)
+    await ctx.fresh_tokens()
+    made |= await clear_alert_backlog(ctx)
     idle = {c: await probe(ctx, c) for c in LEVELS}
     await ctx.settle()
     queued = await queue_alerts(ctx)
     sampler = Sampler()
     sampler.start()
     levels = [await level(ctx, c, idle[c]) for c in LEVELS]
-    queued["drained_after_probes_s"] = await drain_alerts(ctx.settings.window(30.0))
     queued["alerts_due_left"] = await pending_alerts()
     samples = await sampler.stop()
     return report(levels, queued, samples, made)
