@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -112,3 +113,49 @@ async def test_other_services_verify_with_the_jwks_and_refetch_on_a_new_kid(auth
             pass
         else:
             raise AssertionError("a token with a broken signature was accepted")
+
+
+async def test_a_verified_token_is_remembered_until_it_expires() -> None:
+    key = Ed25519PrivateKey.generate()
+    lookups = []
+
+    async def find_key(kid: str):
+        lookups.append(kid)
+        return key.public_key() if kid == "k1" else None
+
+    verifier = TokenVerifier("samhandling-auth", find_key, leeway=0)
+    token = jwt.encode(claims("kari"), key, algorithm="EdDSA", headers={"kid": "k1"})
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) == first
+    assert lookups == ["k1"]  # the second time, no signature check
+    forged = token[:-4] + "AAAA"
+    for _ in range(2):
+        try:
+            await verifier.verify(forged)
+        except InvalidToken:
+            pass
+        else:
+            raise AssertionError("a token with a broken signature was accepted")
+    short = jwt.encode(claims("kari", exp=int(time.time()) + 1), key, algorithm="EdDSA",
+                       headers={"kid": "k1"})
+    await verifier.verify(short)
+    await asyncio.sleep(2.1)
+    try:
+        await verifier.verify(short)
+    except InvalidToken:
+        pass
+    else:
+        raise AssertionError("a remembered token was accepted after it expired")
+
+
+async def test_remembering_is_bounded() -> None:
+    key = Ed25519PrivateKey.generate()
+
+    async def find_key(kid: str):
+        return key.public_key()
+
+    verifier = TokenVerifier("samhandling-auth", find_key, remembered=3)
+    for n in range(10):
+        token = jwt.encode(claims(f"user{n}"), key, algorithm="EdDSA", headers={"kid": "k1"})
+        assert (await verifier.verify(token)).user_id == f"user{n}"
+        assert len(verifier._verified) <= 3

@@ -34,8 +34,13 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(signing_keys)
     app.cleanup_ctx.append(broker_context())
     app.cleanup_ctx.append(housekeeping)
+    app.on_cleanup.append(stop_hashing)
     routes.add_routes(app)
     return app
+
+
+async def stop_hashing(app: web.Application) -> None:
+    app[PASSWORDS].close()
 
 
 async def signing_keys(app: web.Application) -> AsyncIterator[None]:
