@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import os
 import platform
 import subprocess
@@ -19,12 +20,13 @@ from bench.api import Api
 from bench.context import Context, RunSettings, scalar
 from bench.scenarios import alert, code, inbox, login, send
 from bench.sinks import new_sinks
-from bench.system import SERVICES, System
+from bench.system import LOG_DIR, SERVICES, System
 from devtools.processes import ROOT
 
 SCENARIOS: dict[str, Callable[[Context], Awaitable[dict[str, Any]]]] = {
     "send": send.run, "inbox": inbox.run, "login": login.run, "alert": alert.run, "code": code.run,
 }
+LOCK_FILE = LOG_DIR.parent / "samhandling-bench.lock"
 SETTINGS = [
     "Every service is one process with production defaults (one replica, DB_POOL_MAX 10, LOG_LEVEL INFO,"
     " argon2 time cost 3, 64 MiB, parallelism 4), on its own databases (bench_*), exchange"
@@ -132,6 +134,14 @@ async def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
+    # One run at a time: every run uses (and drops) the same bench_* databases and queues.
+    lock = LOCK_FILE.open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"bench: another run is going (it holds {LOCK_FILE}); try again when it is done",
+              file=sys.stderr)
+        return 2
     record = asyncio.run(run(args, argv))
     complete = args.only.split(",") == list(SCENARIOS) and not args.extra
     # A run of some scenarios only leaves the last complete run's results alone.
