@@ -56,7 +56,9 @@ def new_event(type_: str, data: dict[str, Any], occurred_at: datetime | None = N
 
 def iso(when: datetime) -> str:
     """RFC 3339 in UTC with a Z, as the contract writes times."""
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if when.tzinfo is not UTC:  # what asyncpg gives is UTC already
+        when = when.astimezone(UTC)
+    return when.isoformat().replace("+00:00", "Z")
 
 
 def decode_event(body: bytes) -> Event:

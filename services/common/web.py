@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 import asyncpg
+import orjson
 import prometheus_client
 import uvloop
 from aiohttp import web
@@ -262,8 +263,10 @@ async def authenticate(request: web.Request) -> Caller:
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None
                   ) -> web.Response:
-    return web.Response(text=json.dumps(data, default=str), status=status,
-                        content_type="application/json", headers=headers)
+    # orjson: several times faster than json on the lists that make up most responses.
+    return web.Response(body=orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS),
+                        status=status, content_type="application/json", charset="utf-8",
+                        headers=headers)
 
 
 # --- operational routes -----------------------------------------------------------------------
