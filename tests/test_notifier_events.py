@@ -250,16 +250,18 @@ async def test_smtp_550_is_recorded_as_failed_and_not_retried(start_notifier: St
 
 async def test_smtp_login_with_username_and_password(start_notifier: StartNotifier,
                                                      smtp_server: SmtpServer) -> None:
-    smtp_server.credentials = ("notifier", "s3cret")
-    notifier = await start_notifier(**smtp_server.env(SMTP_USERNAME="notifier", SMTP_PASSWORD="s3cret"))
-    good = await notifier.publish("otp.requested", otp_data("email", EMAIL))
-    assert (await notifier.wait_delivery(good))["status"] == "sent"
-
+    # Refused first: a connection logged in is kept open for the next message, so a password
+    # changed on the server would only show on a new connection.
     smtp_server.credentials = ("notifier", "another")
+    notifier = await start_notifier(**smtp_server.env(SMTP_USERNAME="notifier", SMTP_PASSWORD="s3cret"))
     bad = await notifier.publish("otp.requested", otp_data("email", EMAIL))
     assert (await notifier.wait_delivery(bad))["status"] == "failed"
     [attempt] = await notifier.attempts(bad)
     assert (attempt["error"], attempt["status_code"]) == ("SMTPAuthenticationError", 535)
+
+    smtp_server.credentials = ("notifier", "s3cret")
+    good = await notifier.publish("otp.requested", otp_data("email", EMAIL))
+    assert (await notifier.wait_delivery(good))["status"] == "sent"
     assert len(smtp_server.messages) == 1
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from services.common import db
 from services.common.web import DB, METRICS, SHUTTING_DOWN, base_app, broker_context, database_context
 from services.notifier import delivery, events, openapi, routes
 from services.notifier.alert_worker import ALERT_WORKER, AlertWorker
@@ -34,19 +35,29 @@ def create_app(settings: Settings) -> web.Application:
 
 
 def delivery_context(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
-    """An HTTP session for the SMS gateway, and the deliverer with a sender per channel."""
+    """An HTTP session for the SMS gateway; the deliverer of codes, with senders and a database pool
+    of its own (alert work never takes the connections a code needs); the senders of alerts."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as session:
+            otp_pool = await db.create_pool(settings.common.database_url, 1, settings.otp_db_pool_max)
             senders = delivery.build_senders(settings, session)
-            app[delivery.DELIVERER] = delivery.Deliverer(
-                app[DB], senders, settings.retry, app[NOTIFIER_METRICS], app[SHUTTING_DOWN]
-            )
-            for channel, sender in senders.items():
-                where = {"directory": str(settings.dev_outbox_dir.resolve())} \
-                    if sender.transport == "dev_outbox" else {}
-                log.info("channel ready", extra={"channel": channel, "transport": sender.transport, **where})
-            yield
+            alert_senders = delivery.build_senders(settings, session)
+            try:
+                app[delivery.DELIVERER] = delivery.Deliverer(
+                    otp_pool, senders, settings.retry, app[NOTIFIER_METRICS], app[SHUTTING_DOWN]
+                )
+                app[delivery.ALERT_SENDERS] = alert_senders
+                for channel, sender in senders.items():
+                    where = {"directory": str(settings.dev_outbox_dir.resolve())} \
+                        if sender.transport == "dev_outbox" else {}
+                    log.info("channel ready", extra={"channel": channel, "transport": sender.transport,
+                                                     **where})
+                yield
+            finally:
+                for sender in (*senders.values(), *alert_senders.values()):
+                    await sender.close()
+                await otp_pool.close()
 
     return context
 
@@ -56,7 +67,7 @@ def alert_worker_context(settings: Settings) -> Callable[[web.Application], Asyn
     schedule than codes, and never hold a code back."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        deliverer = delivery.Deliverer(app[DB], app[delivery.DELIVERER].senders, settings.alerts.retry,
+        deliverer = delivery.Deliverer(app[DB], app[delivery.ALERT_SENDERS], settings.alerts.retry,
                                        app[NOTIFIER_METRICS], app[SHUTTING_DOWN])
         worker = AlertWorker(app[DB], deliverer, settings.alerts, settings.common.public_url,
                              app[NOTIFIER_METRICS])

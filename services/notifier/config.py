@@ -64,6 +64,17 @@ class Settings:
     retry: RetryPolicy
     timezone: str
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # Connections to the mail server kept open between messages, by each of the two senders (codes,
+    # alerts); 0: a connection per message.
+    smtp_connections: int = 4
+    # The database connections of code deliveries: their own, so that alert work never holds a code up.
+    otp_db_pool_max: int = 3
+
+    def __post_init__(self) -> None:
+        if self.smtp_connections < 0:
+            raise ValueError(f"SMTP_CONNECTIONS must be 0 or more, not {self.smtp_connections}")
+        if self.otp_db_pool_max < 1:
+            raise ValueError(f"OTP_DB_POOL_MAX must be 1 or more, not {self.otp_db_pool_max}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +93,8 @@ class Settings:
             ),
             timezone=timezone_from_env(env),
             alerts=alerts_from_env(env),
+            smtp_connections=env_int(env, "SMTP_CONNECTIONS", 4),
+            otp_db_pool_max=env_int(env, "OTP_DB_POOL_MAX", 3),
         )
 
 

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import re
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,25 +71,33 @@ class Sender(Protocol):
     async def send(self, message: OutgoingMessage, timeout: float) -> None:
         """Hand the message over within `timeout` seconds, or raise SendFailed."""
 
+    async def close(self) -> None:
+        """Let go of any connection kept open (at shutdown)."""
+
+
+# An idle SMTP connection older than this is closed rather than used again: a mail server (or a
+# firewall between) may drop an idle connection without telling, and then a send would hang.
+SMTP_IDLE_SECONDS = 30.0
+
 
 class SmtpSender:
+    """Sends over connections kept open between messages (up to `keep_open` idle ones). A connection
+    serves one message at a time, and is closed and never used again after any failure."""
+
     transport = "smtp"
 
-    def __init__(self, settings: SmtpSettings, mail_from: str, timeout: float) -> None:
+    def __init__(self, settings: SmtpSettings, mail_from: str, timeout: float, keep_open: int = 0) -> None:
         self.settings = settings
         self.mail_from = mail_from
         self.timeout = timeout
+        self.keep_open = keep_open
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # with when each was last used
+        self._closed = False
 
     async def send(self, message: OutgoingMessage, timeout: float) -> None:
-        smtp = self.settings
-        credentials = {"username": smtp.username, "password": smtp.password or ""} if smtp.username else {}
         try:
             async with asyncio.timeout(timeout):
-                await aiosmtplib.send(
-                    build_email(message, self.mail_from), hostname=smtp.host, port=smtp.port,
-                    use_tls=smtp.security == "tls", start_tls=smtp.security == "starttls",
-                    timeout=timeout, **credentials,
-                )
+                client = await self._send(build_email(message, self.mail_from), timeout)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             code = exc.recipients[0].code if exc.recipients else None
             raise SendFailed(classify_smtp_reply(code, type(exc).__name__)) from None
@@ -101,6 +110,64 @@ class SmtpSender:
             raise SendFailed(Failure(permanent=False, error="timeout")) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise SendFailed(classify_smtp_reply(None, type(exc).__name__)) from None
+        await self._keep_or_quit(client)
+
+    async def _send(self, email: EmailMessage, timeout: float) -> aiosmtplib.SMTP:
+        """Send on an idle connection if there is one, else on a new one; the connection used."""
+        client = self._take_idle()
+        if client is not None:
+            try:
+                return await self._send_on(client, email, timeout)
+            except aiosmtplib.SMTPServerDisconnected:
+                # The server closed the idle connection (its idle timeout) as this message went out:
+                # it did not accept the message, so it goes once more, on a new connection.
+                log.info("idle SMTP connection closed by the server, sending on a new one")
+        return await self._send_on(self._new_client(), email, timeout)
+
+    async def _send_on(self, client: aiosmtplib.SMTP, email: EmailMessage, timeout: float
+                       ) -> aiosmtplib.SMTP:
+        try:
+            if not client.is_connected:
+                await client.connect(timeout=timeout)
+            await client.send_message(email, timeout=timeout)
+        except BaseException:
+            client.close()  # whatever state the conversation is in, it is not continued
+            raise
+        return client
+
+    def _new_client(self) -> aiosmtplib.SMTP:
+        smtp = self.settings
+        credentials = {"username": smtp.username, "password": smtp.password or ""} if smtp.username else {}
+        return aiosmtplib.SMTP(hostname=smtp.host, port=smtp.port, use_tls=smtp.security == "tls",
+                               start_tls=smtp.security == "starttls", timeout=self.timeout, **credentials)
+
+    def _take_idle(self) -> aiosmtplib.SMTP | None:
+        """The most recently used idle connection still open; older or closed ones are dropped."""
+        while self._idle:
+            client, since = self._idle.pop()
+            if client.is_connected and time.monotonic() - since < SMTP_IDLE_SECONDS:
+                return client
+            client.close()
+        return None
+
+    async def _keep_or_quit(self, client: aiosmtplib.SMTP) -> None:
+        if not self._closed and len(self._idle) < self.keep_open and client.is_connected:
+            self._idle.append((client, time.monotonic()))
+        else:
+            await quit_quietly(client)
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(quit_quietly(client) for client, _ in idle))
+
+
+async def quit_quietly(client: aiosmtplib.SMTP, timeout: float = 2.0) -> None:
+    """Say goodbye if the server still listens; the message (if any) was accepted already."""
+    with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+        if client.is_connected:
+            await client.quit(timeout=timeout)
+    client.close()
 
 
 def build_email(message: OutgoingMessage, mail_from: str) -> EmailMessage:
@@ -140,6 +207,9 @@ class SmsGatewaySender:
         if failure is not None:
             raise SendFailed(failure)
 
+    async def close(self) -> None:
+        """The HTTP session is the app's, closed with it."""
+
 
 class DevOutboxSender:
     """Without a mail server or SMS gateway: one readable text file per message, for development."""
@@ -157,6 +227,9 @@ class DevOutboxSender:
                                     datetime.now(UTC))
         except OSError as exc:
             raise SendFailed(Failure(permanent=False, error=type(exc).__name__)) from None
+
+    async def close(self) -> None:
+        """Nothing kept open."""
 
 
 def write_outbox_file(directory: Path, message: OutgoingMessage, mail_from: str, when: datetime) -> Path:
@@ -176,10 +249,12 @@ def write_outbox_file(directory: Path, message: OutgoingMessage, mail_from: str,
 
 
 def build_senders(settings: Settings, session: aiohttp.ClientSession) -> dict[str, Sender]:
-    """A sender per channel; without SMTP_HOST or SMS_GATEWAY_URL that channel writes to the dev outbox."""
+    """A sender per channel; without SMTP_HOST or SMS_GATEWAY_URL that channel writes to the dev outbox.
+    Each call makes senders of its own (codes and alerts each keep their own SMTP connections)."""
     outbox = DevOutboxSender(settings.dev_outbox_dir, settings.mail_from)
     return {
-        "email": SmtpSender(settings.smtp, settings.mail_from, settings.smtp_timeout)
+        "email": SmtpSender(settings.smtp, settings.mail_from, settings.smtp_timeout,
+                            settings.smtp_connections)
         if settings.smtp else outbox,
         "sms": SmsGatewaySender(session, settings.sms, settings.sms_timeout) if settings.sms else outbox,
     }
@@ -250,7 +325,8 @@ class Deliverer:
             # Checked before every attempt: a code is never handed over once it has expired.
             if is_expired(note.deadline, started):
                 return await self._finish(note, sender, delivery_id, EXPIRED, None, started)
-            if not await storage.renew_lease(self.pool, delivery_id, owner, lease):
+            # The first attempt follows the acquiring at once, under the full lease it set.
+            if failures and not await storage.renew_lease(self.pool, delivery_id, owner, lease):
                 return DeliveryResult(ELSEWHERE)
             try:
                 await sender.send(note.message, attempt_timeout(sender.timeout, note.deadline, started))
@@ -274,14 +350,14 @@ class Deliverer:
                       failure: Failure | None, started: datetime) -> DeliveryResult:
         finished = datetime.now(UTC)
         status = FINAL_STATUS[outcome]
-        async with self.pool.acquire() as conn, conn.transaction():
-            attempt = await storage.insert_attempt(
-                conn, delivery_id, sender.transport, outcome, failure.error if failure else None,
-                failure.status_code if failure else None, started,
-            )
-            await storage.finish_delivery(conn, delivery_id, status)
-            if note.claim_event:
+        last = storage.Attempt(delivery_id, sender.transport, outcome, failure.error if failure else None,
+                               failure.status_code if failure else None, started)
+        if note.claim_event:
+            async with self.pool.acquire() as conn, conn.transaction():
+                attempt = await storage.finish_delivery(conn, last, status)
                 await claim_event(conn, note.event)
+        else:
+            attempt = await storage.finish_delivery(self.pool, last, status)  # one statement, atomic
         self._observe(note, sender, delivery_id, attempt, outcome, failure)
         self.metrics.deliveries(channel=note.message.channel, kind=note.kind, outcome=status).inc()
         return DeliveryResult(status, accepted_at=finished if outcome == SENT else None)
@@ -308,4 +384,5 @@ class Deliverer:
             raise DeliveryInterrupted("service stopping")
 
 
-DELIVERER = web.AppKey("deliverer", Deliverer)
+DELIVERER = web.AppKey("deliverer", Deliverer)  # of codes
+ALERT_SENDERS = web.AppKey("alert_senders", dict[str, Sender])

@@ -55,7 +55,7 @@ def checked(parse: Callable[..., T], *args: object) -> T:
 
 async def on_otp_requested(app: web.Application, event: Event) -> None:
     request = checked(domain.parse_otp_request, event.data)
-    pool = app[DB]
+    pool = app[DELIVERER].pool  # the codes' own connections
     if await was_processed(pool, event.id):
         log.info("duplicate event ignored", extra={"event_type": event.type})
         return

@@ -114,13 +114,34 @@ async def insert_attempt(
     )
 
 
-async def finish_delivery(conn: Executor, delivery_id: uuid.UUID, status: str) -> None:
-    await conn.execute(
-        "update deliveries set status = $2, lease_owner = null, lease_until = null,"
-        " finished_at = now() where id = $1 and status = 'pending'",
-        delivery_id, status,
-    )
+@dataclass(frozen=True)
+class Attempt:
+    delivery_id: uuid.UUID
+    transport: str
+    outcome: str
+    error: str | None
+    status_code: int | None
+    started_at: datetime
 
+
+async def finish_delivery(conn: Executor, last: Attempt, status: str) -> int:
+    """Log the last attempt and close the delivery with `status` (unless it is closed already), in
+    one statement; returns the attempt's number."""
+    return await conn.fetchval(
+        "with d as (update deliveries set attempts = attempts + 1,"
+        "   status = case when status = 'pending' then $7 else status end,"
+        "   lease_owner = case when status = 'pending' then null else lease_owner end,"
+        "   lease_until = case when status = 'pending' then null else lease_until end,"
+        "   finished_at = case when status = 'pending' then now() else finished_at end"
+        "   where id = $1 returning id, event_id, kind, channel, destination_masked, attempts)"
+        " insert into delivery_attempts (delivery_id, event_id, kind, channel, transport,"
+        " destination_masked, attempt, outcome, error, status_code, started_at)"
+        " select d.id, d.event_id, d.kind, d.channel, $2, d.destination_masked, d.attempts,"
+        " $3, $4, $5, $6 from d"
+        " returning attempt",
+        last.delivery_id, last.transport, last.outcome, last.error, last.status_code, last.started_at,
+        status,
+    )
 
 
 # --- message alerts -------------------------------------------------------------------------------
