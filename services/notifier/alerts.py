@@ -33,16 +33,12 @@ async def on_message_created(app: web.Application, event: Event) -> None:
     settings = app[SETTINGS].alerts
     # Sorted, so that two events for the same people lock their schedules in the same order.
     recipients = sorted(set(created.recipient_ids) - {created.sender_id})
-    outcomes = []
     async with app[DB].acquire() as conn, conn.transaction():
         if not await claim_event(conn, event):
             log.info("duplicate event ignored", extra={"event_type": event.type})
             return
-        contacts = await storage.fetch_contacts(conn, recipients)
-        now = datetime.now(UTC)
-        for user_id in recipients:
-            outcomes.append(await note_new_message(conn, settings, user_id, created.message_id,
-                                                   contacts.get(user_id), now))
+        outcomes = await note_new_message(conn, settings, recipients, created.message_id,
+                                          datetime.now(UTC))
     for outcome in outcomes:
         app[NOTIFIER_METRICS].alerts(outcome=outcome).inc()
     if domain.SCHEDULE in outcomes:
@@ -51,24 +47,36 @@ async def on_message_created(app: web.Application, event: Event) -> None:
                                               "scheduled": outcomes.count(domain.SCHEDULE)})
 
 
-async def note_new_message(conn: asyncpg.Connection, settings: AlertSettings, user_id: uuid.UUID,
-                           message_id: uuid.UUID, contact: asyncpg.Record | None, now: datetime) -> str:
-    """Count the message unread for the user and decide on their alert; what was decided."""
-    row = await storage.lock_alert_schedule(conn, user_id)
-    unread = await storage.add_unread(conn, user_id, message_id)
+async def note_new_message(conn: asyncpg.Connection, settings: AlertSettings, user_ids: list[uuid.UUID],
+                           message_id: uuid.UUID, now: datetime) -> list[str]:
+    """Count the message unread for each recipient and decide on their alert (a few statements
+    for all of them); what was decided, per recipient."""
+    schedules = await storage.lock_alert_schedules(conn, user_ids)
+    unread = await storage.add_unread(conn, user_ids, message_id)
+    outcomes: list[str] = []
+    planned: list[storage.PlannedAlert] = []
+    for user_id in user_ids:
+        outcome, due_at = decide(settings, schedules[user_id], unread[user_id], now)
+        outcomes.append(outcome)
+        if due_at is not None:
+            deadline = due_at + timedelta(seconds=settings.retry_horizon_seconds)
+            planned.append(storage.PlannedAlert(user_id, uuid.uuid4(), due_at, deadline))
+    if planned:
+        await storage.schedule_alerts(conn, planned)
+    return outcomes
+
+
+def decide(settings: AlertSettings, schedule: asyncpg.Record, unread: asyncpg.Record, now: datetime
+           ) -> tuple[str, datetime | None]:
+    """What a new message does for one recipient, and when their alert is due if one is scheduled."""
     if not unread["added"]:
-        return READ_ALREADY
+        return READ_ALREADY, None
     # Checked when the message arrives: someone who adds an address later is not alerted about it.
-    if domain.alert_destination(contact) is None:
-        return NO_CHANNEL
-    schedule = domain.AlertSchedule(row["alert_id"], row["last_alert_at"])
-    decision = domain.next_alert(schedule, unread["had_unread"], now,
-                                 timedelta(seconds=settings.window_seconds))
-    if decision.action == domain.SCHEDULE:
-        assert decision.due_at is not None
-        deadline = decision.due_at + timedelta(seconds=settings.retry_horizon_seconds)
-        await storage.schedule_alert(conn, user_id, uuid.uuid4(), decision.due_at, deadline)
-    return decision.action
+    if domain.alert_destination(schedule) is None:  # the schedule row carries the contact
+        return NO_CHANNEL, None
+    decision = domain.next_alert(domain.AlertSchedule(schedule["alert_id"], schedule["last_alert_at"]),
+                                 unread["had_unread"], now, timedelta(seconds=settings.window_seconds))
+    return decision.action, decision.due_at if decision.action == domain.SCHEDULE else None
 
 
 async def on_message_read(app: web.Application, event: Event) -> None:

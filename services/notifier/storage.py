@@ -155,10 +155,18 @@ UNANNOUNCED_UNREAD = (
 )
 
 
-async def fetch_contacts(conn: Executor, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:
+async def lock_alert_schedules(conn: asyncpg.Connection, user_ids: list[uuid.UUID]
+                               ) -> dict[uuid.UUID, asyncpg.Record]:
+    """Each user's schedule row, created if missing and locked (in the order of their ids, the same
+    for every caller) until the caller's transaction ends; with the user's contact, if known."""
     rows = await conn.fetch(
-        "select user_id, notify_channel, email, phone, locale from contacts"
-        " where user_id = any($1::uuid[])", user_ids)
+        "with locked as (insert into alert_schedules (user_id)"
+        "   select u from unnest($1::uuid[]) u order by u"
+        "   on conflict (user_id) do update set updated_at = now()"
+        "   returning user_id, alert_id, last_alert_at)"
+        " select l.user_id, l.alert_id, l.last_alert_at, c.notify_channel, c.email, c.phone"
+        " from locked l left join contacts c on c.user_id = l.user_id",
+        user_ids)
     return {row["user_id"]: row for row in rows}
 
 
@@ -171,17 +179,24 @@ async def lock_alert_schedule(conn: asyncpg.Connection, user_id: uuid.UUID) -> a
         user_id)
 
 
-async def add_unread(conn: Executor, user_id: uuid.UUID, message_id: uuid.UUID) -> asyncpg.Record:
-    """Count the message unread unless it was read already (its message.read came first) or is
-    counted already; `added`, and whether the user `had_unread` other messages."""
-    return await conn.fetchrow(
-        "with early as (delete from early_reads where user_id = $1 and message_id = $2 returning 1),"
+async def add_unread(conn: Executor, user_ids: list[uuid.UUID], message_id: uuid.UUID
+                     ) -> dict[uuid.UUID, asyncpg.Record]:
+    """Count the message unread for each user unless they read it already (its message.read came
+    first) or it is counted already; per user, `added`, and whether they `had_unread` other messages."""
+    rows = await conn.fetch(
+        "with r as (select unnest($1::uuid[]) as user_id),"
+        " early as (delete from early_reads e using r where e.user_id = r.user_id"
+        "   and e.message_id = $2 returning e.user_id),"
         " added as (insert into unread_messages (user_id, message_id, received_at)"
-        "   select $1, $2, clock_timestamp() where not exists (select 1 from early)"
-        "   on conflict (user_id, message_id) do nothing returning 1)"
-        " select exists (select 1 from added) as added,"
-        " exists (select 1 from unread_messages where user_id = $1 and message_id <> $2) as had_unread",
-        user_id, message_id)
+        "   select r.user_id, $2, clock_timestamp() from r"
+        "   where r.user_id not in (select user_id from early)"
+        "   on conflict (user_id, message_id) do nothing returning user_id)"
+        " select r.user_id, r.user_id in (select user_id from added) as added,"
+        " exists (select 1 from unread_messages u where u.user_id = r.user_id and u.message_id <> $2)"
+        "   as had_unread"
+        " from r",
+        user_ids, message_id)
+    return {row["user_id"]: row for row in rows}
 
 
 async def remove_unread(conn: Executor, user_id: uuid.UUID, message_id: uuid.UUID) -> bool:
@@ -197,12 +212,23 @@ async def remove_unread(conn: Executor, user_id: uuid.UUID, message_id: uuid.UUI
         user_id, message_id)
 
 
-async def schedule_alert(conn: Executor, user_id: uuid.UUID, alert_id: uuid.UUID, due_at: datetime,
-                         deadline: datetime) -> None:
+@dataclass(frozen=True)
+class PlannedAlert:
+    user_id: uuid.UUID
+    alert_id: uuid.UUID
+    due_at: datetime
+    deadline: datetime
+
+
+async def schedule_alerts(conn: Executor, planned: list[PlannedAlert]) -> None:
     await conn.execute(
-        "update alert_schedules set alert_id = $2, due_at = $3, deadline = $4,"
-        " claimed_until = null, updated_at = now() where user_id = $1",
-        user_id, alert_id, due_at, deadline)
+        "update alert_schedules s set alert_id = p.alert_id, due_at = p.due_at, deadline = p.deadline,"
+        " claimed_until = null, updated_at = now()"
+        " from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[])"
+        "   as p (user_id, alert_id, due_at, deadline)"
+        " where s.user_id = p.user_id",
+        [p.user_id for p in planned], [p.alert_id for p in planned], [p.due_at for p in planned],
+        [p.deadline for p in planned])
 
 
 async def cancel_waiting_alert(conn: Executor, user_id: uuid.UUID) -> bool:
