@@ -119,8 +119,9 @@ class SmtpSender:
             try:
                 return await self._send_on(client, email, timeout)
             except aiosmtplib.SMTPServerDisconnected:
-                # The server closed the idle connection (its idle timeout) as this message went out:
-                # it did not accept the message, so it goes once more, on a new connection.
+                # The server closed the idle connection (its idle timeout) as this message went out,
+                # and no reply accepted it: once more at once on a new connection, as the deliverer
+                # would after a pause (at worst sent twice, as after any connection lost mid-DATA).
                 log.info("idle SMTP connection closed by the server, sending on a new one")
         return await self._send_on(self._new_client(), email, timeout)
 
