@@ -18,7 +18,6 @@ import aiohttp
 import asyncpg
 import orjson
 import prometheus_client
-import uvloop
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -376,7 +375,5 @@ def jwks_context() -> Callable[[web.Application], AsyncIterator[None]]:
 
 def run(app: web.Application, settings: CommonSettings) -> None:
     """Serve until SIGTERM/SIGINT: then stop accepting, finish requests in flight, clean up."""
-    # uvloop: the event loop and its socket transports in C, a third less CPU per request here.
     web.run_app(app, host=settings.bind_host, port=settings.port, access_log=None,
-                shutdown_timeout=settings.shutdown_grace_seconds, print=None,
-                loop=uvloop.new_event_loop())
+                shutdown_timeout=settings.shutdown_grace_seconds, print=None)
