@@ -12,6 +12,7 @@ Both record what they accepted as `Received(to, text, ...)`, can be scripted to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import logging
@@ -21,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pytest
 from aiohttp import web
@@ -157,22 +158,29 @@ class _FreePortController(Controller):
         super()._trigger_server()
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
+S = TypeVar("S", bound="SmtpServer")
+
+
+@contextlib.contextmanager
+def running_smtp(server: S, **options: Any) -> Iterator[S]:
+    """`server` listening on a free loopback port (aiosmtpd's Controller `options`) until the end."""
     # aiosmtpd logs each DATA line (message texts, codes) at debug level; this fake server's chatter
     # is not the service's, and would muddy tests that check what the services log.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    server = SmtpServer()
-    controller = _FreePortController(
-        server, hostname=server.host, port=0, authenticator=server.authenticate,
-        auth_require_tls=False, ready_timeout=10,
-    )
+    controller = _FreePortController(server, hostname=server.host, port=0, ready_timeout=10, **options)
     controller.start()
     server.port = controller.port
     try:
         yield server
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    with running_smtp(server, authenticator=server.authenticate, auth_require_tls=False):
+        yield server
 
 
 # --- SMS gateway ----------------------------------------------------------------------------------

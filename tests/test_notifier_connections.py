@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
-from tests.servers import SmsGateway, SmtpServer, _FreePortController
+from tests.servers import SmsGateway, SmtpServer, running_smtp
 from tests.test_notifier_events import EMAIL, Notifier, StartNotifier, otp_data, start_notifier  # noqa: F401
 
 IDLE_TIMEOUT = 0.5  # seconds the SMTP server below keeps an idle connection open
@@ -37,16 +36,8 @@ class CountingSmtpServer(SmtpServer):
 @pytest.fixture
 def counting_smtp() -> Iterator[CountingSmtpServer]:
     """Closes a connection idle for IDLE_TIMEOUT seconds, as a mail server does after a while."""
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
-    server = CountingSmtpServer()
-    controller = _FreePortController(server, hostname=server.host, port=0, ready_timeout=10,
-                                     timeout=IDLE_TIMEOUT)
-    controller.start()
-    server.port = controller.port
-    try:
+    with running_smtp(CountingSmtpServer(), timeout=IDLE_TIMEOUT) as server:
         yield server
-    finally:
-        controller.stop()
 
 
 class DroppingProxy:

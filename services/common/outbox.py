@@ -13,6 +13,7 @@ from services.common.broker import Broker
 from services.common.events import Event, new_event
 from services.common.logging import event_id_var
 from services.common.metrics import Metrics
+from services.common.waiting import wait_for_event
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,7 @@ class OutboxRelay:
                 delay = min(delay * 2, 5.0)
 
     async def _wait_for_work(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+        await wait_for_event(self._wakeup, self.poll_interval)
         self._wakeup.clear()
 
     async def relay_batch(self) -> int:

@@ -15,6 +15,7 @@ import asyncpg
 from aiohttp import web
 
 from services.common.events import Event, iso
+from services.common.waiting import wait_for_event
 from services.notifier import domain, storage
 from services.notifier.config import AlertSettings
 from services.notifier.delivery import ELSEWHERE, Deliverer, DeliveryInterrupted, Notification
@@ -70,8 +71,7 @@ class AlertWorker:
             except DATABASE_ERRORS as exc:
                 log.warning("alert worker waiting for the database", extra={"error": type(exc).__name__})
                 delay = min(delay * 2, 30.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), delay)
+            await wait_for_event(self._wakeup, delay)
             self._wakeup.clear()
 
     async def claim_and_send(self) -> None:

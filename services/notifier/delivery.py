@@ -25,6 +25,7 @@ from aiohttp import web
 
 from services.common.consumer import claim_event
 from services.common.events import Event
+from services.common.waiting import wait_for_event
 from services.notifier import storage
 from services.notifier.config import Settings, SmsSettings, SmtpSettings
 from services.notifier.domain import (
@@ -378,9 +379,7 @@ class Deliverer:
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, unless the service starts stopping: then give the event back to the queue."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stopping.wait(), seconds)
-        if self.stopping.is_set():
+        if await wait_for_event(self.stopping, seconds):
             log.info("delivery paused: the service is stopping, the event goes back to the queue")
             raise DeliveryInterrupted("service stopping")
 
