@@ -105,7 +105,11 @@ class System:
 
     async def stop(self, service: str) -> None:
         process = self.services.pop(service)
-        await process.stop(timeout=30)
+        try:
+            await process.stop(timeout=30)
+        except TimeoutError:
+            await process.kill()  # never left running behind the run (its databases are dropped)
+            raise
 
     async def restart(self, service: str, **overrides: str) -> ServiceProcess:
         """The same service on the same port with other settings (auth keeps its keys in its
