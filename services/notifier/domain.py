@@ -168,8 +168,13 @@ def mask_destination(destination: str) -> str:
 
 # --- retries and failures -------------------------------------------------------------------------
 
+# An attempt needs a moment to reach the mail server or gateway: one started closer to the deadline
+# than this could hand a code over after it expired, so it is not started (the delivery expires).
+LAST_ATTEMPT_MARGIN = timedelta(milliseconds=250)
+
+
 def is_expired(deadline: datetime, now: datetime) -> bool:
-    return now >= deadline
+    return now >= deadline - LAST_ATTEMPT_MARGIN
 
 
 def backoff_delay(attempt: int, policy: RetryPolicy, rand: Callable[[], float] = random.random) -> float:
@@ -181,7 +186,7 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rand: Callable[[], float] =
 
 def pause_before_retry(attempt: int, policy: RetryPolicy, deadline: datetime, now: datetime) -> float:
     """The backoff, but no longer than it takes to reach the deadline (then it is expired)."""
-    remaining = (deadline - now).total_seconds()
+    remaining = (deadline - LAST_ATTEMPT_MARGIN - now).total_seconds()
     return max(0.0, min(backoff_delay(attempt, policy), remaining))
 
 
