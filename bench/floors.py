@@ -7,7 +7,7 @@ import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import asyncpg
 from argon2 import PasswordHasher
@@ -65,24 +65,32 @@ async def raw_pool(database_url: str, size: int) -> asyncpg.Pool:
     return await asyncpg.create_pool(database_url, min_size=size, max_size=size, reset=keep_session)
 
 
-class SendFloor:
-    """A raw asyncpg send into a database with the messages schema, with the service's pool size."""
+class PooledFloor:
+    """A floor on raw asyncpg with the service's pool size; `async with` opens and closes its pool."""
 
-    def __init__(self, database_url: str, pool_size: int, subject: str, body: str) -> None:
+    def __init__(self, database_url: str, pool_size: int) -> None:
         self.database_url = database_url
         self.pool_size = pool_size
+        self.pool: asyncpg.Pool | None = None
+
+    async def __aenter__(self) -> Self:
+        self.pool = await raw_pool(self.database_url, self.pool_size)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+
+
+class SendFloor(PooledFloor):
+    """A raw asyncpg send into a database with the messages schema."""
+
+    def __init__(self, database_url: str, pool_size: int, subject: str, body: str) -> None:
+        super().__init__(database_url, pool_size)
         self.subject = subject
         self.body = body
         self.plan_id = uuid.uuid4()
         self.users = [uuid.uuid4() for _ in range(64)]
-        self.pool: asyncpg.Pool | None = None
-
-    async def start(self) -> None:
-        self.pool = await raw_pool(self.database_url, self.pool_size)
-
-    async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.close()
 
     async def send(self, worker: int) -> None:
         assert self.pool is not None
@@ -95,22 +103,13 @@ class SendFloor:
                                 self.body, now, recipients, event_id, payload)
 
 
-class InboxFloor:
+class InboxFloor(PooledFloor):
     """The service's own inbox query (services/messages/storage.py), straight through asyncpg."""
 
     def __init__(self, database_url: str, pool_size: int, user_ids: list[str]) -> None:
-        self.database_url = database_url
-        self.pool_size = pool_size
+        super().__init__(database_url, pool_size)
         self.user_ids = [uuid.UUID(u) for u in user_ids]
         self.turn = 0
-        self.pool: asyncpg.Pool | None = None
-
-    async def start(self) -> None:
-        self.pool = await raw_pool(self.database_url, self.pool_size)
-
-    async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.close()
 
     async def page(self, worker: int) -> None:
         assert self.pool is not None

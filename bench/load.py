@@ -247,21 +247,14 @@ async def run_schedule(job: dict[str, Any]) -> Measured:
 
 
 async def run_send_floor(job: dict[str, Any]) -> Measured:
-    floor = SendFloor(job["database_url"], job["pool_size"], SUBJECT, BODY)
-    await floor.start()
-    try:
+    async with SendFloor(job["database_url"], job["pool_size"], SUBJECT, BODY) as floor:
         return await closed_loop(floor.send, job)
-    finally:
-        await floor.close()
 
 
 async def run_inbox_floor(job: dict[str, Any]) -> Measured:
-    floor = InboxFloor(job["database_url"], job["pool_size"], [u["id"] for u in job["users"]])
-    await floor.start()
-    try:
+    users = [u["id"] for u in job["users"]]
+    async with InboxFloor(job["database_url"], job["pool_size"], users) as floor:
         return await closed_loop(floor.page, job)
-    finally:
-        await floor.close()
 
 
 async def run_login_floor(job: dict[str, Any]) -> Measured:

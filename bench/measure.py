@@ -47,6 +47,13 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
             "window_s": round(window, 2), "cpu_percent": result["cpu"]}
 
 
+def throughput_ratio(service: dict[str, Any], floor: dict[str, Any]) -> float | None:
+    """The service's throughput as a share of its floor's (rounded); None without a floor."""
+    if not floor.get("throughput"):
+        return None
+    return round(service["throughput"] / floor["throughput"], 3)
+
+
 async def run_load(job: dict[str, Any], profile_pid: int | None = None,
                    profile_name: str = "") -> dict[str, Any]:
     """The job in a separate process (`python -m bench.load`); with `profile_pid`, py-spy samples

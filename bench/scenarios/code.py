@@ -17,7 +17,7 @@ from bench.alerting import (
     schedule,
 )
 from bench.context import LEVELS, Context, depths, pending_alerts
-from bench.measure import figures, latency_figures, run_load
+from bench.measure import figures, latency_figures, run_load, throughput_ratio
 from bench.setup import wait_until
 
 TARGET_P99_MS = 200.0
@@ -70,9 +70,8 @@ async def level(ctx: Context, concurrency: int, floor: dict[str, Any]) -> dict[s
     backlog_before = await pending_alerts()
     queue_before = (await depths([MESSAGES_QUEUE]))[MESSAGES_QUEUE]
     service = await probe(ctx, concurrency, "code-notifier" if concurrency == LEVELS[0] else "")
-    ratio = service["throughput"] / floor["throughput"] if floor["throughput"] else None
     return {"concurrency": concurrency, "service": service, "floor": floor,
-            "ratio": None if ratio is None else round(ratio, 3),
+            "ratio": throughput_ratio(service, floor),
             "alerts_due_before": backlog_before, "queue_before": queue_before,
             "alerts_due_after": await pending_alerts()}
 

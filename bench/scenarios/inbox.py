@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from bench.context import LEVELS, Context
-from bench.measure import figures, run_load
+from bench.measure import figures, run_load, throughput_ratio
 from bench.system import database_url, service_database
 
 TARGET_RPS, TARGET_P99_GROWTH = 3000.0, 1.5
@@ -101,9 +101,8 @@ async def measure(ctx: Context, size: int, concurrency: int) -> dict[str, Any]:
     service = figures(await run_load(
         {**job, "kind": "inbox", "url": ctx.system.url("messages"), "users": ctx.member_tokens()},
         profile_pid=ctx.system.pids()["messages"] if profiled else None, profile_name="inbox-messages"))
-    ratio = service["throughput"] / floor["throughput"] if floor.get("throughput") else None
     return {"concurrency": concurrency, "stored": size, "service": service, "floor": floor,
-            "ratio": None if ratio is None else round(ratio, 3)}
+            "ratio": throughput_ratio(service, floor)}
 
 
 async def run(ctx: Context) -> dict[str, Any]:

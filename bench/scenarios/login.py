@@ -6,7 +6,7 @@ from typing import Any
 
 from bench.context import LEVELS, Context
 from bench.floors import floor_settings
-from bench.measure import figures, run_load
+from bench.measure import figures, run_load, throughput_ratio
 from bench.system import AMQP_URL, EXCHANGE
 
 TARGET_RATIO = 0.90
@@ -28,9 +28,8 @@ async def level(ctx: Context, concurrency: int) -> dict[str, Any]:
          "amqp_url": AMQP_URL, "exchange": EXCHANGE},
         profile_pid=ctx.system.pids()["auth"] if profiled else None, profile_name="login-auth"))
     settled = await ctx.settle()
-    ratio = service["throughput"] / floor["throughput"] if floor["throughput"] else None
     return {"concurrency": concurrency, "service": service, "floor": floor,
-            "ratio": None if ratio is None else round(ratio, 3), "settled_after_s": settled}
+            "ratio": throughput_ratio(service, floor), "settled_after_s": settled}
 
 
 async def run(ctx: Context) -> dict[str, Any]:

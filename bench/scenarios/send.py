@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.context import LEVELS, Context
-from bench.measure import figures, run_load
+from bench.measure import figures, run_load, throughput_ratio
 from bench.system import FLOOR_DATABASE, database_url
 
 TARGET_RATIO, TARGET_P99_MS = 0.70, 50.0
@@ -27,9 +27,8 @@ async def level(ctx: Context, concurrency: int) -> dict[str, Any]:
          "users": ctx.member_tokens(), "plan_id": ctx.team_plan},
         profile_pid=ctx.system.pids()["messages"] if profiled else None, profile_name="send-messages"))
     settled = await ctx.settle()
-    ratio = service["throughput"] / floor["throughput"] if floor["throughput"] else None
     return {"concurrency": concurrency, "service": service, "floor": floor,
-            "ratio": None if ratio is None else round(ratio, 3), "settled_after_s": settled}
+            "ratio": throughput_ratio(service, floor), "settled_after_s": settled}
 
 
 async def run(ctx: Context) -> dict[str, Any]:
