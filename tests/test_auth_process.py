@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+from aiohttp import web
 
 from tests.netproxy import TcpProxy
 from tests.processes import ServiceProcess
@@ -77,3 +78,24 @@ async def test_metrics_count_requests_per_route(service_env) -> None:
         assert "/v1/auth/login" in document["paths"]
     finally:
         await auth.stop()
+
+
+async def test_a_port_taken_before_the_service_binds_it_is_given_up_for_another(service_env) -> None:
+    async def impostor(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ready"})
+
+    auth = ServiceProcess("auth", service_env("auth"))
+    taken = auth.port
+    app = web.Application()
+    app.router.add_get("/readyz", impostor)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", taken).start()  # someone else got there first
+    try:
+        await auth.start()
+        assert auth.port != taken
+        async with aiohttp.ClientSession() as session, session.get(f"{auth.url}/readyz") as response:
+            assert (await response.json())["service"] == "auth"
+    finally:
+        await auth.stop()
+        await runner.cleanup()
